@@ -1,0 +1,148 @@
+"""Identity writes: sign-in challenges and API keys."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from apps.accounts.models import ApiKey, LoginCode, User, normalize_email
+from apps.accounts.tasks import send_login_email
+from apps.orgs.models import Membership
+from apps.orgs.roles import ADMINS
+from schedkit.api.problems import Problem
+
+LAST_USED_RESOLUTION = timedelta(seconds=60)  # at most one last_used_at write per key per minute
+
+
+def _code_hash(challenge_id, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{challenge_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login_start(*, email: str, ip: str | None = None, next_url: str = "") -> LoginCode:
+    """Create a fresh challenge (older ones for this email stop working) and email it."""
+    email = normalize_email(email)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        LoginCode.objects.filter(email=email, used_at__isnull=True, superseded=False).update(superseded=True)
+        challenge = LoginCode(
+            email=email,
+            link_hash=_token_hash(token),
+            expires_at=timezone.now() + timedelta(seconds=settings.LOGIN_CODE_TTL_SECONDS),
+            requested_ip=ip,
+            next_url=next_url[:500],
+        )
+        challenge.code_hash = _code_hash(challenge.id, code)
+        challenge.full_clean()
+        challenge.save()
+        query = urlencode({"token": token, **({"next": next_url} if next_url else {})})
+        link = f"{settings.PUBLIC_BASE_URL}/v1/auth/link?{query}"
+        transaction.on_commit(lambda: send_login_email.delay(email, code, link))
+    return challenge
+
+
+def _user_for_email(email: str) -> User:
+    user = User.objects.filter(email=email).first()
+    return user or User.objects.create_user(email)
+
+
+def login_verify_code(*, email: str, code: str) -> User:
+    """Check a code. Wrong tries are counted even though the call fails, so the counter is
+    committed before the error is raised."""
+    email = normalize_email(email)
+    now = timezone.now()
+    failure = None
+    with transaction.atomic():
+        challenge = (
+            LoginCode.objects.select_for_update()
+            .filter(email=email, used_at__isnull=True, superseded=False)
+            .order_by("-id")
+            .first()
+        )
+        if challenge is None:
+            failure = ("LOGIN_CODE_INVALID", "No active code for this address; request a new one.")
+        elif challenge.expires_at <= now:
+            failure = ("LOGIN_CODE_EXPIRED", "The code has expired; request a new one.")
+        elif challenge.attempts >= settings.LOGIN_CODE_MAX_ATTEMPTS:
+            failure = ("LOGIN_CODE_EXHAUSTED", "Too many wrong codes; request a new one.")
+        elif not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, str(code))):
+            challenge.attempts += 1
+            challenge.save(update_fields=["attempts", "updated_at"])
+            left = settings.LOGIN_CODE_MAX_ATTEMPTS - challenge.attempts
+            failure = ("LOGIN_CODE_INVALID", f"Wrong code; {left} attempt(s) left." if left else
+                       "Wrong code; this code is now dead, request a new one.")
+        else:
+            challenge.used_at = now
+            challenge.save(update_fields=["used_at", "updated_at"])
+            return _user_for_email(email)
+    raise Problem(400, failure[0], "Sign-in failed", failure[1])
+
+
+def login_verify_link(*, token: str) -> tuple[User, str]:
+    now = timezone.now()
+    with transaction.atomic():
+        challenge = LoginCode.objects.select_for_update().filter(link_hash=_token_hash(token or "")).first()
+        if challenge is None or challenge.used_at or challenge.superseded:
+            raise Problem(400, "LOGIN_LINK_INVALID", "Sign-in failed", "This link is not valid or was already used.")
+        if challenge.expires_at <= now:
+            raise Problem(400, "LOGIN_LINK_EXPIRED", "Sign-in failed", "This link has expired; request a new one.")
+        challenge.used_at = now
+        challenge.save(update_fields=["used_at", "updated_at"])
+        return _user_for_email(challenge.email), challenge.next_url
+
+
+def api_key_create(*, actor, name: str, expires_at=None) -> tuple[ApiKey, str]:
+    """A key for the acting user in the acting org. The plaintext is returned once."""
+    raw = ApiKey.PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        org=actor.org,
+        user=actor.user,
+        name=name,
+        prefix=raw[: len(ApiKey.PREFIX) + 6],
+        key_hash=_token_hash(raw),
+        expires_at=expires_at,
+    )
+    key.full_clean()
+    key.save()
+    return key, raw
+
+
+def api_key_revoke(*, actor, api_key: ApiKey) -> ApiKey:
+    if api_key.user_id != actor.user.pk and actor.role not in ADMINS:
+        raise Problem(403, "PERMISSION_DENIED", "Permission denied", "Only admins may revoke others' keys.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at", "updated_at"])
+    return api_key
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """Resolve a presented key in one query: key, user, org and the user's current role.
+    A key stops working when revoked, expired, or its user leaves the org."""
+    if not raw or not raw.startswith(ApiKey.PREFIX):
+        return None
+    now = timezone.now()
+    membership = Membership.objects.filter(org=OuterRef("org"), user=OuterRef("user"), active=True)
+    key = (
+        ApiKey.objects.select_related("user", "org")
+        .annotate(role=Subquery(membership.values("role")[:1]), membership_id=Subquery(membership.values("id")[:1]))
+        .filter(key_hash=_token_hash(raw), revoked_at__isnull=True, user__is_active=True, org__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
+    if key is None or key.role is None:
+        return None
+    if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key

@@ -1,0 +1,76 @@
+from rest_framework import serializers
+
+from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
+from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
+
+
+class OrgSerializer(StrictModelSerializer):
+    class Meta:
+        model = Org
+        fields = ["id", "slug", "name", "timezone", "settings", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class OrgUpdateSerializer(OrgSerializer):
+    class Meta(OrgSerializer.Meta):
+        read_only_fields = ["id", "slug", "created_at"]
+
+
+class UserSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class MembershipSerializer(StrictModelSerializer):
+    user = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "role", "skills", "active", "created_at"]
+        read_only_fields = ["id", "user", "created_at"]
+
+    def validate_skills(self, value):
+        if not isinstance(value, list) or not all(isinstance(s, str) and s.strip() for s in value):
+            raise serializers.ValidationError("A list of non-empty strings.")
+        return [s.strip() for s in value]
+
+
+class TeamSerializer(StrictModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "slug", "name", "routing_strategy", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class TeamUpdateSerializer(TeamSerializer):
+    class Meta(TeamSerializer.Meta):
+        read_only_fields = ["id", "slug", "created_at"]
+
+
+class TeamMemberSerializer(StrictModelSerializer):
+    membership_id = serializers.UUIDField()
+    user = UserSummarySerializer(source="membership.user", read_only=True)
+
+    class Meta:
+        model = TeamMember
+        fields = ["id", "membership_id", "user", "active", "last_assigned_at", "created_at"]
+        read_only_fields = ["id", "user", "last_assigned_at", "created_at"]
+
+
+class TeamMemberUpdateSerializer(StrictSerializer):
+    active = serializers.BooleanField()
+
+
+class InviteSerializer(StrictModelSerializer):
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        model = Invite
+        fields = ["id", "email", "role", "expires_at", "accepted_at", "revoked_at", "created_at"]
+        read_only_fields = ["id", "expires_at", "accepted_at", "revoked_at", "created_at"]
+
+
+class InviteAcceptSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=200)

@@ -1,0 +1,203 @@
+"""Org, membership, team and invite writes."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.events.publish import publish_on_commit
+from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
+from apps.orgs.roles import ADMINS
+from apps.orgs.tasks import send_invite_email
+from schedkit.api.problems import Problem
+
+INVITE_TTL = timedelta(days=7)
+
+
+def _member_data(membership: Membership) -> dict:
+    return {"id": membership.pk, "user_id": membership.user_id, "role": membership.role, "active": membership.active}
+
+
+def org_create(*, user, slug: str, name: str, timezone_name: str = "UTC") -> Org:
+    """A new org with its creator as owner."""
+    if Org.objects.filter(slug=slug).exists():
+        raise Problem(409, "ORG_SLUG_TAKEN", "Slug taken", f"The org slug {slug!r} is already in use.")
+    with transaction.atomic():
+        org = Org(slug=slug, name=name, timezone=timezone_name)
+        org.full_clean()
+        org.save()
+        membership = Membership(org=org, user=user, role=Role.OWNER)
+        membership.full_clean()
+        membership.save()
+        publish_on_commit(org=org, type="member.joined", data=_member_data(membership))
+    return org
+
+
+def org_update(*, actor, org: Org, **changes) -> Org:
+    for field in ("name", "timezone", "settings"):
+        if field in changes:
+            setattr(org, field, changes[field])
+    with transaction.atomic():
+        org.full_clean()
+        org.save()
+        publish_on_commit(org=org, type="org.updated", data={"name": org.name, "timezone": org.timezone})
+    return org
+
+
+def _other_active_owners(membership: Membership) -> bool:
+    return Membership.objects.filter(org_id=membership.org_id, role=Role.OWNER, active=True).exclude(
+        pk=membership.pk).exists()
+
+
+def membership_update(*, actor, membership: Membership, **changes) -> Membership:
+    touches_owner = membership.role == Role.OWNER or changes.get("role") == Role.OWNER
+    if touches_owner and actor.role != Role.OWNER:
+        raise Problem(403, "OWNER_REQUIRED", "Owner required", "Only an owner may grant or change the owner role.")
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        demoting = locked.role == Role.OWNER and (
+            changes.get("role", Role.OWNER) != Role.OWNER or changes.get("active") is False)
+        if demoting and not _other_active_owners(locked):
+            raise Problem(409, "LAST_OWNER", "Last owner", "An org keeps at least one active owner.")
+        for field in ("role", "active", "skills"):
+            if field in changes:
+                setattr(locked, field, changes[field])
+        locked.full_clean()
+        locked.save()
+        publish_on_commit(org=locked.org, type="member.updated", data=_member_data(locked))
+    return locked
+
+
+def membership_remove(*, actor, membership: Membership) -> None:
+    if membership.role == Role.OWNER and actor.role != Role.OWNER:
+        raise Problem(403, "OWNER_REQUIRED", "Owner required", "Only an owner may remove an owner.")
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().select_related("org").get(pk=membership.pk)
+        if locked.role == Role.OWNER and not _other_active_owners(locked):
+            raise Problem(409, "LAST_OWNER", "Last owner", "An org keeps at least one active owner.")
+        data = _member_data(locked)
+        locked.delete()
+        publish_on_commit(org=locked.org, type="member.removed", data=data)
+
+
+def team_create(*, actor, slug: str, name: str, routing_strategy: str = Team.Routing.ROUND_ROBIN) -> Team:
+    if Team.objects.filter(org=actor.org, slug=slug).exists():
+        raise Problem(409, "TEAM_SLUG_TAKEN", "Slug taken", f"This org already has a team {slug!r}.")
+    with transaction.atomic():
+        team = Team(org=actor.org, slug=slug, name=name, routing_strategy=routing_strategy)
+        team.full_clean()
+        team.save()
+        publish_on_commit(org=actor.org, type="team.created",
+                          data={"id": team.pk, "slug": team.slug, "routing_strategy": team.routing_strategy})
+    return team
+
+
+def team_update(*, actor, team: Team, **changes) -> Team:
+    for field in ("name", "routing_strategy"):
+        if field in changes:
+            setattr(team, field, changes[field])
+    with transaction.atomic():
+        team.full_clean()
+        team.save()
+        publish_on_commit(org=actor.org, type="team.updated",
+                          data={"id": team.pk, "slug": team.slug, "routing_strategy": team.routing_strategy})
+    return team
+
+
+def team_delete(*, actor, team: Team) -> None:
+    with transaction.atomic():
+        data = {"id": team.pk, "slug": team.slug}
+        team.delete()
+        publish_on_commit(org=actor.org, type="team.deleted", data=data)
+
+
+def team_member_add(*, actor, team: Team, membership: Membership, active: bool = True) -> TeamMember:
+    if TeamMember.objects.filter(team=team, membership=membership).exists():
+        raise Problem(409, "ALREADY_TEAM_MEMBER", "Already a member", "This person is already on the team.")
+    with transaction.atomic():
+        team_member = TeamMember(org=team.org, team=team, membership=membership, active=active)
+        team_member.full_clean()
+        team_member.save()
+        publish_on_commit(org=actor.org, type="team.member_added",
+                          data={"team": team.slug, "membership_id": membership.pk, "active": active})
+    return team_member
+
+
+def team_member_update(*, actor, team_member: TeamMember, active: bool) -> TeamMember:
+    with transaction.atomic():
+        team_member.active = active
+        team_member.save(update_fields=["active", "updated_at"])
+        publish_on_commit(org=actor.org, type="team.member_updated",
+                          data={"team": team_member.team.slug, "membership_id": team_member.membership_id,
+                                "active": active})
+    return team_member
+
+
+def team_member_remove(*, actor, team_member: TeamMember) -> None:
+    with transaction.atomic():
+        data = {"team": team_member.team.slug, "membership_id": team_member.membership_id}
+        team_member.delete()
+        publish_on_commit(org=actor.org, type="team.member_removed", data=data)
+
+
+def _invite_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_create(*, actor, email: str, role: str = Role.MEMBER) -> Invite:
+    from apps.accounts.models import normalize_email
+
+    email = normalize_email(email)
+    if role == Role.OWNER and actor.role != Role.OWNER:
+        raise Problem(403, "OWNER_REQUIRED", "Owner required", "Only an owner may invite an owner.")
+    if Membership.objects.filter(org=actor.org, user__email=email).exists():
+        raise Problem(409, "ALREADY_MEMBER", "Already a member", "This person is already in the organization.")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invite = Invite(org=actor.org, email=email, role=role, token_hash=_invite_token_hash(token),
+                        invited_by=actor.user, expires_at=timezone.now() + INVITE_TTL)
+        invite.full_clean()
+        invite.save()
+        url = f"{settings.PUBLIC_BASE_URL}/invites/{token}/"
+        org_name = actor.org.name
+        transaction.on_commit(lambda: send_invite_email.delay(email, org_name, role, url))
+    return invite
+
+
+def invite_revoke(*, actor, invite: Invite) -> Invite:
+    invite.revoked_at = invite.revoked_at or timezone.now()
+    invite.save(update_fields=["revoked_at", "updated_at"])
+    return invite
+
+
+def invite_accept(*, token: str, user=None):
+    """Accept by link: the link was emailed, so opening it proves the address (as a magic
+    link does). Returns (user, membership); the user is created if new."""
+    from apps.accounts.models import User
+
+    now = timezone.now()
+    with transaction.atomic():
+        invite = Invite.objects.select_for_update().select_related("org").filter(
+            token_hash=_invite_token_hash(token or "")).first()
+        if invite is None or invite.revoked_at or invite.accepted_at:
+            raise Problem(400, "INVITE_INVALID", "Invite not valid", "This invite is not valid or was already used.")
+        if invite.expires_at <= now:
+            raise Problem(400, "INVITE_EXPIRED", "Invite expired", "Ask for a new invite.")
+        if user is not None and user.is_authenticated and user.email != invite.email:
+            raise Problem(403, "INVITE_EMAIL_MISMATCH", "Wrong account",
+                          "This invite was sent to another address; sign out and open the link again.")
+        user = User.objects.filter(email=invite.email).first() or User.objects.create_user(invite.email)
+        membership, created = Membership.objects.get_or_create(org=invite.org, user=user,
+                                                               defaults={"role": invite.role})
+        invite.accepted_at = now
+        invite.save(update_fields=["accepted_at", "updated_at"])
+        if created:
+            publish_on_commit(org=invite.org, type="member.joined", data=_member_data(membership))
+    return user, membership
+
+
+def is_admin(actor) -> bool:
+    return actor.role in ADMINS

@@ -1,0 +1,60 @@
+"""DRF throttles backed by the default cache (Redis in production). Rates come from
+settings.THROTTLE_RATES at request time and accept forms like "60/min" or "5/15min"."""
+
+import hashlib
+import re
+
+from django.conf import settings
+from rest_framework import throttling
+
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+_RATE_RE = re.compile(r"^(\d+)/(\d*)([a-z]+)$")
+
+
+def parse_rate(rate: str | None):
+    if not rate:
+        return None, None
+    match = _RATE_RE.match(rate.strip().lower())
+    if not match or match.group(3) not in _UNITS:
+        raise ValueError(f"bad throttle rate {rate!r}; use e.g. 60/min or 5/15min")
+    count, multiplier, unit = match.groups()
+    return int(count), int(multiplier or 1) * _UNITS[unit]
+
+
+class SettingsRateMixin:
+    def get_rate(self):
+        return settings.THROTTLE_RATES.get(self.scope)
+
+    def parse_rate(self, rate):
+        return parse_rate(rate)
+
+
+class AnonRateThrottle(SettingsRateMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(SettingsRateMixin, throttling.UserRateThrottle):
+    def get_cache_key(self, request, view):
+        if not request.user.is_authenticated:
+            return None
+        key = getattr(request, "auth", None)
+        ident = f"key{key.pk}" if getattr(key, "pk", None) else f"user{request.user.pk}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class IPRateThrottle(SettingsRateMixin, throttling.SimpleRateThrottle):
+    """Per client address, for anonymous and authenticated alike (login endpoints)."""
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class EmailRateThrottle(SettingsRateMixin, throttling.SimpleRateThrottle):
+    """Per target email address, read from the request body."""
+
+    def get_cache_key(self, request, view):
+        email = request.data.get("email") if isinstance(request.data, dict) else None
+        if not isinstance(email, str) or not email:
+            return None
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": digest}

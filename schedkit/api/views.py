@@ -1,0 +1,60 @@
+"""Base classes every SchedKit API view derives from.
+
+`SchedKitAPIView`/`SchedKitViewSet`: problem+json errors, declared permissions, idempotency.
+`OrgScopedViewSet`: additionally resolves the request's org and scopes every query through
+the model's `for_actor()` — the only way an org-owned row reaches an API response."""
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import viewsets
+from rest_framework.views import APIView
+
+from apps.orgs.tenancy import resolve_actor
+from schedkit.api.idempotency import IdempotencyMixin
+
+
+class SchedKitMixin(IdempotencyMixin):
+    metadata_class = None  # OPTIONS → 405: our contract is the OpenAPI document
+    #: {action: PUBLIC | AUTHENTICATED | frozenset(roles)} — every action must appear
+    action_roles: dict = {}
+    #: resolve the request's org (400/404 when it cannot be determined)
+    org_scoped = False
+    #: the URL kwarg holding the org slug, for /v1/orgs/{slug}/... routes
+    org_url_kwarg: str | None = None
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        request.actor = None
+        if request.user and request.user.is_authenticated:
+            url_slug = self.kwargs.get(self.org_url_kwarg) if self.org_url_kwarg else None
+            request.actor = resolve_actor(request, url_slug=url_slug, require_org=self.org_scoped)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.idempotency_begin(request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        self.idempotency_finish(response)
+        return response
+
+    @property
+    def actor(self):
+        return self.request.actor
+
+
+class SchedKitAPIView(SchedKitMixin, APIView):
+    pass
+
+
+class SchedKitViewSet(SchedKitMixin, viewsets.GenericViewSet):
+    pass
+
+
+class OrgScopedViewSet(SchedKitViewSet):
+    org_scoped = True
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if not hasattr(queryset, "for_actor"):
+            raise ImproperlyConfigured(f"{type(self).__name__}.queryset must be an OrgScopedQuerySet")
+        return queryset.for_actor(self.request.actor, self.action)

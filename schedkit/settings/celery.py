@@ -1,0 +1,33 @@
+"""Celery: Redis broker in production; in the embedded default an in-process broker
+(kombu's memory transport) consumed by a worker thread and driven by a beat thread started
+with the ASGI app (schedkit/embedded.py), so background jobs really run with no services."""
+
+from datetime import timedelta
+
+from .base import VAR_DIR
+from .env import env_bool, env_str
+from .runtime import REDIS_URL
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, not lost
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.1} if CELERY_BROKER_URL.startswith("memory") else {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TIMEZONE = "UTC"
+# Run the worker and beat inside the web process (embedded default only).
+EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", CELERY_BROKER_URL.startswith("memory"))
+
+CELERY_BEAT_SCHEDULE = {
+    "events-outbox-relay": {"task": "events.outbox_relay", "schedule": timedelta(seconds=30)},
+    "api-idempotency-prune": {"task": "api.idempotency_prune", "schedule": timedelta(hours=1)},
+    "accounts-login-code-prune": {"task": "accounts.login_code_prune", "schedule": timedelta(hours=1)},
+}

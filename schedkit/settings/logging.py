@@ -1,0 +1,29 @@
+from .env import env_str
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("LOG_FORMAT", "json")  # json | text
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "context": {"()": "schedkit.ops.logging.RequestContextFilter"},
+        "mask_pii": {"()": "schedkit.ops.logging.MaskPIIFilter"},
+    },
+    "formatters": {
+        "json": {"()": "schedkit.ops.logging.JSONFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "mask_pii"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},  # 4xx are answers, not incidents
+        "uvicorn.access": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView, SpectacularYAMLAPIView
+
+from apps.accounts import views as account_views
+from apps.orgs import views as org_views
+from schedkit.ops import views as ops_views
+
+api_v1 = [
+    path("", include("apps.accounts.api.urls")),
+    path("", include("apps.orgs.api.urls")),
+    path("", include("apps.events.api.urls")),
+    path("auth/link", account_views.magic_link, name="auth-link"),
+]
+
+urlpatterns = [
+    path("v1/", include(api_v1)),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-json"),
+    path("openapi.yaml", SpectacularYAMLAPIView.as_view(), name="openapi-yaml"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-json"), name="docs"),
+    path("redoc", SpectacularRedocView.as_view(url_name="openapi-json"), name="redoc"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
+    path("admin/", admin.site.urls),
+    path("invites/<str:token>/", org_views.invite_accept, name="invite-accept-page"),
+    path("", include("apps.accounts.urls")),
+    path("", org_views.home, name="home"),
+]
+
+handler404 = "schedkit.api.problems.handler404"
+handler500 = "schedkit.api.problems.handler500"
