@@ -25,6 +25,7 @@ class _ThrottleProbe:
 
     def __init__(self, request, email):
         self.META = request.META
+        self.headers = request.headers
         self.data = {"email": email}
 
 

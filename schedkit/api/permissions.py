@@ -11,7 +11,8 @@ from apps.orgs.roles import AUTHENTICATED, PUBLIC
 
 
 def view_action(view, request) -> str:
-    return getattr(view, "action", None) or request.method.lower()
+    method = request.method.lower()
+    return getattr(view, "action", None) or ("get" if method == "head" else method)
 
 
 def declared_roles(view, action: str):
@@ -21,8 +22,16 @@ def declared_roles(view, action: str):
     return declarations[action]
 
 
+def handles_method(view, request) -> bool:
+    if hasattr(view, "action_map"):  # a viewset: only routed methods have an action
+        return getattr(view, "action", None) is not None
+    return request.method.lower() in view.http_method_names and hasattr(view, request.method.lower())
+
+
 class DeclaredRolePermission(BasePermission):
     def has_permission(self, request, view):
+        if not handles_method(view, request):
+            return True  # dispatch answers 405 METHOD_NOT_ALLOWED
         roles = declared_roles(view, view_action(view, request))
         if roles == PUBLIC:
             return True

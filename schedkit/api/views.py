@@ -30,7 +30,12 @@ class SchedKitMixin(IdempotencyMixin):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        self.load_parents()
         self.idempotency_begin(request)
+
+    def load_parents(self):
+        """Resolve parent objects named in the URL (e.g. the team of /teams/{slug}/members)
+        before anything reads the body, so a foreign parent is a 404 whatever the payload."""
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

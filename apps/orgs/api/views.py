@@ -156,19 +156,17 @@ class TeamMemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSco
                     "destroy": MANAGERS}
     http_method_names = ["get", "post", "patch", "delete"]
 
-    def get_team(self) -> Team:
-        if not hasattr(self, "_team"):
-            self._team = access_team(self.actor, self.kwargs["team_slug"])
-        return self._team
+    def load_parents(self):
+        self.team = access_team(self.actor, self.kwargs["team_slug"])
 
     def get_queryset(self):
-        return super().get_queryset().filter(team=self.get_team())
+        return super().get_queryset().filter(team=self.team)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = access_membership(self.actor, serializer.validated_data["membership_id"])
-        team_member = services.team_member_add(actor=self.actor, team=self.get_team(), membership=membership,
+        team_member = services.team_member_add(actor=self.actor, team=self.team, membership=membership,
                                                active=serializer.validated_data.get("active", True))
         return Response(self.get_serializer(team_member).data, status=status.HTTP_201_CREATED)
 
