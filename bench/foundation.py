@@ -103,7 +103,8 @@ def prepare_data() -> str:
     if not match:
         raise BenchError(f"no API key in seed_demo output:\n{out}")
     step(f"{EXTRA_MEMBERS} extra members in org {ORG}")
-    print("   " + manage("shell", "-c", SEED_EXTRA_MEMBERS).strip(), flush=True)
+    out = manage("shell", "-c", SEED_EXTRA_MEMBERS)
+    print("   " + next(line for line in out.splitlines() if line.startswith("members:")), flush=True)
     return match.group(1)
 
 

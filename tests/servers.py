@@ -72,3 +72,19 @@ def asgi_server(env: dict | None = None, cwd: Path = ROOT):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        _wait_for_server_connections_to_close()
+
+
+def _wait_for_server_connections_to_close(timeout: float = 5.0) -> None:
+    """A killed server's PostgreSQL sessions end a moment after it does; wait, so the test
+    database can be flushed or dropped."""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)

@@ -18,9 +18,12 @@ def mask_pii(text: str) -> str:
     return PHONE_RE.sub(lambda m: _mask_phone(m.group(0)), text)
 
 
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
 def _mask_phone(raw: str) -> str:
     digits = re.sub(r"\D", "", raw)
-    if len(digits) < 7:  # short numbers (ids, counts) are not phone numbers
+    if len(digits) < 7 or ISO_DATE_RE.match(raw):  # short numbers and dates are not phone numbers
         return raw
     return f"***{digits[-2:]}"
 

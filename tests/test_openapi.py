@@ -1,0 +1,46 @@
+import re
+
+import pytest
+import yaml
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schema_generates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def test_schema_served_as_json_and_yaml():
+    client = APIClient()
+    as_json = client.get("/openapi.json")
+    assert as_json.status_code == 200 and as_json.json()["openapi"].startswith("3.")
+    as_yaml = client.get("/openapi.yaml")
+    assert as_yaml.status_code == 200
+    assert yaml.safe_load(as_yaml.content)["info"]["title"] == "SchedKit API"
+
+
+def test_every_operation_documents_problem_responses():
+    schema = APIClient().get("/openapi.json").json()
+    assert "Problem" in schema["components"]["schemas"]
+    operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
+    assert len(operations) >= 25
+    for path, method, op in operations:
+        for status in ("400", "401", "403", "404", "429"):
+            assert status in op["responses"], (path, method, status)
+        if method == "post":
+            assert "422" in op["responses"] and any(p["name"] == "Idempotency-Key" for p in op["parameters"])
+    assert "apiKey" in schema["components"]["securitySchemes"]
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_docs_pages_use_local_assets_only(path):
+    response = APIClient().get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    sources = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert sources and all(not s.startswith(("http://", "https://", "//")) for s in sources), sources
+    for source in sources:
+        if source.startswith("/static/"):
+            assert APIClient().get(source).status_code == 200, source
