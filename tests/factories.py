@@ -49,11 +49,13 @@ class TeamFactory(factory.django.DjangoModelFactory):
 
 
 def actor_for(membership: Membership, api_key=None) -> Actor:
-    return Actor(user=membership.user, org=membership.org, role=membership.role, membership_id=membership.pk,
-                 api_key=api_key)
+    return Actor(
+        user=membership.user, org=membership.org, role=membership.role, membership_id=membership.pk, api_key=api_key
+    )
 
 
 # --- tenancy harness registrations: one per org-owned model an endpoint serves ---------------
+
 
 @tenancy.register(Membership)
 def _membership(org):
@@ -77,8 +79,12 @@ def _invite(org):
 
     from django.utils import timezone
 
-    return Invite.objects.create(org=org, email="invitee@example.test", token_hash=secrets.token_hex(32),
-                                 expires_at=timezone.now() + timedelta(days=1))
+    return Invite.objects.create(
+        org=org,
+        email="invitee@example.test",
+        token_hash=secrets.token_hex(32),
+        expires_at=timezone.now() + timedelta(days=1),
+    )
 
 
 @tenancy.register(ApiKey)

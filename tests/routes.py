@@ -42,7 +42,13 @@ def api_routes() -> list[Route]:
         cls = getattr(pattern.callback, "cls", None)
         if cls is None or not issubclass(cls, APIView) or not route.startswith(API_PREFIXES):
             continue
-        routes.append(Route(route=route, name=pattern.name, cls=cls,
-                            actions=getattr(pattern.callback, "actions", None),
-                            kwarg_names=tuple(pattern.pattern.regex.groupindex)))
+        routes.append(
+            Route(
+                route=route,
+                name=pattern.name,
+                cls=cls,
+                actions=getattr(pattern.callback, "actions", None),
+                kwarg_names=tuple(pattern.pattern.regex.groupindex),
+            )
+        )
     return routes

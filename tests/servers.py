@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +42,8 @@ def wait_healthy(base_url: str, proc: subprocess.Popen, timeout: float = 30.0) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
+            time.sleep(0.2)
+            raise RuntimeError(f"server exited with {proc.returncode}: {''.join(getattr(proc, 'output', []))}")
         try:
             if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                 return
@@ -55,12 +57,28 @@ def wait_healthy(base_url: str, proc: subprocess.Popen, timeout: float = 30.0) -
 def asgi_server(env: dict | None = None, cwd: Path = ROOT):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "schedkit.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--log-level", "warning"],
-        cwd=cwd, env=env if env is not None else server_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "schedkit.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=cwd,
+        env=env if env is not None else server_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     base_url = f"http://127.0.0.1:{port}"
+    proc.output = []  # drained continuously, so a chatty server never blocks on a full pipe
+    threading.Thread(target=lambda: proc.output.extend(iter(proc.stdout.readline, "")), daemon=True).start()
     try:
         wait_healthy(base_url, proc)
         proc.base_url = base_url
@@ -83,8 +101,10 @@ def _wait_for_server_connections_to_close(timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
             if cursor.fetchone()[0] == 0:
                 return
         time.sleep(0.05)

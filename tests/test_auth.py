@@ -90,8 +90,15 @@ def test_new_code_supersedes_the_old_one():
     assert verify(client, second).status_code == 200
 
 
-@override_settings(THROTTLE_RATES={"login_email": "3/15min", "login_ip": "100/15min", "verify_ip": "100/15min",
-                                   "anon": "1000/min", "user": "1000/min"})
+@override_settings(
+    THROTTLE_RATES={
+        "login_email": "3/15min",
+        "login_ip": "100/15min",
+        "verify_ip": "100/15min",
+        "anon": "1000/min",
+        "user": "1000/min",
+    }
+)
 def test_login_is_rate_limited_per_email():
     client = APIClient()
     for _ in range(3):
@@ -104,8 +111,15 @@ def test_login_is_rate_limited_per_email():
     assert client.post("/v1/auth/login", {"email": "other@example.test"}, format="json").status_code == 202
 
 
-@override_settings(THROTTLE_RATES={"login_email": "100/15min", "login_ip": "2/15min", "verify_ip": "100/15min",
-                                   "anon": "1000/min", "user": "1000/min"})
+@override_settings(
+    THROTTLE_RATES={
+        "login_email": "100/15min",
+        "login_ip": "2/15min",
+        "verify_ip": "100/15min",
+        "anon": "1000/min",
+        "user": "1000/min",
+    }
+)
 def test_login_is_rate_limited_per_ip():
     client = APIClient()
     for n in range(2):

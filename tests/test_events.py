@@ -80,8 +80,9 @@ def celery_worker_thread():
     """A real Celery worker (solo pool, in a thread) consuming the Redis broker."""
     celery_app.conf.task_always_eager = False
     try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING",
-                          shutdown_timeout=10) as worker:
+        with start_worker(
+            celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+        ) as worker:
             yield worker
     finally:
         celery_app.conf.task_always_eager = True
@@ -135,8 +136,9 @@ def test_request_id_travels_into_celery_tasks(celery_worker_thread):
 
     signals.task_prerun.connect(record, weak=False)
     try:
-        response = APIClient().post("/v1/auth/login", {"email": "rid@example.test"}, format="json",
-                                    HTTP_X_REQUEST_ID="rid-4242")
+        response = APIClient().post(
+            "/v1/auth/login", {"email": "rid@example.test"}, format="json", HTTP_X_REQUEST_ID="rid-4242"
+        )
         assert response.status_code == 202
         assert wait_for(lambda: any(name == "accounts.send_login_email" for name, _ in seen))
     finally:

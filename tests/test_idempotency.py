@@ -65,8 +65,9 @@ def test_stored_for_24_hours(owner):
     from datetime import timedelta
 
     client = key_client(owner)
-    client.post(f"/v1/orgs/{owner.org.slug}/teams", {"slug": "a", "name": "A"}, format="json",
-                HTTP_IDEMPOTENCY_KEY="k-5")
+    client.post(
+        f"/v1/orgs/{owner.org.slug}/teams", {"slug": "a", "name": "A"}, format="json", HTTP_IDEMPOTENCY_KEY="k-5"
+    )
     record = IdempotencyKey.objects.get()
     assert record.state == "done" and record.response_status == 201
     assert abs((record.expires_at - record.created_at) - timedelta(hours=24)) < timedelta(seconds=5)
@@ -85,8 +86,9 @@ def test_concurrent_twin_gets_409_in_progress(owner):
         with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]) as locker:
             locker.execute(f"LOCK TABLE {Team._meta.db_table} IN ACCESS EXCLUSIVE MODE")
             results = {}
-            first = threading.Thread(target=lambda: results.setdefault("first", httpx.post(
-                url, json=body, headers=headers, timeout=30)))
+            first = threading.Thread(
+                target=lambda: results.setdefault("first", httpx.post(url, json=body, headers=headers, timeout=30))
+            )
             first.start()
             deadline = time.monotonic() + 10
             while not IdempotencyKey.objects.filter(key="twin").exists() and time.monotonic() < deadline:

@@ -52,8 +52,9 @@ def test_request_id_is_generated_or_echoed(client):
 def test_metrics_are_exposed(owner):
     key_client(owner).get("/v1/events")
     text = APIClient().get("/metrics").content.decode()
-    assert 'http_requests_total{method="GET",route="v1/^events$",status="200"}' in text or \
-        "http_requests_total{" in text
+    assert (
+        'http_requests_total{method="GET",route="v1/^events$",status="200"}' in text or "http_requests_total{" in text
+    )
     assert "http_request_duration_seconds_bucket" in text
     assert "websocket_connections" in text
 

@@ -16,12 +16,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_create_org_makes_the_creator_owner(session_client):
     user = User.objects.create_user("founder@example.test")
     client = session_client(user)
-    response = client.post("/v1/orgs", {"slug": "alpha-response", "name": "Alpha Response",
-                                        "timezone": "America/New_York"}, format="json")
+    response = client.post(
+        "/v1/orgs", {"slug": "alpha-response", "name": "Alpha Response", "timezone": "America/New_York"}, format="json"
+    )
     assert response.status_code == 201, response.content
     assert Membership.objects.get(user=user).role == Role.OWNER
     assert client.post("/v1/orgs", {"slug": "alpha-response", "name": "X"}, format="json").json()["code"] in (
-        "ORG_SLUG_TAKEN", "VALIDATION_ERROR")
+        "ORG_SLUG_TAKEN",
+        "VALIDATION_ERROR",
+    )
     assert client.get("/v1/orgs/alpha-response").json()["timezone"] == "America/New_York"
     assert client.patch("/v1/orgs/alpha-response", {"slug": "renamed"}, format="json").status_code == 400
 
@@ -29,8 +32,10 @@ def test_create_org_makes_the_creator_owner(session_client):
 def test_team_routing_and_rotation_toggle(owner, make_member):
     client = key_client(owner)
     base = f"/v1/orgs/{owner.org.slug}/teams"
-    assert client.post(base, {"slug": "night", "name": "Night", "routing_strategy": "random"},
-                       format="json").status_code == 201
+    assert (
+        client.post(base, {"slug": "night", "name": "Night", "routing_strategy": "random"}, format="json").status_code
+        == 201
+    )
     assert client.post(base, {"slug": "night", "name": "Again"}, format="json").json()["code"] == "TEAM_SLUG_TAKEN"
     responder = make_member(owner.org, Role.MEMBER)
     added = client.post(f"{base}/night/members", {"membership_id": str(responder.pk)}, format="json")
@@ -48,15 +53,17 @@ def test_team_member_must_be_of_the_same_org(owner, make_org, make_member):
     client = key_client(owner)
     client.post(f"/v1/orgs/{owner.org.slug}/teams", {"slug": "night", "name": "Night"}, format="json")
     stranger = make_member(make_org(), Role.MEMBER)
-    response = client.post(f"/v1/orgs/{owner.org.slug}/teams/night/members", {"membership_id": str(stranger.pk)},
-                           format="json")
+    response = client.post(
+        f"/v1/orgs/{owner.org.slug}/teams/night/members", {"membership_id": str(stranger.pk)}, format="json"
+    )
     assert response.status_code == 404
 
 
 def test_invite_by_email_then_accept_by_link(owner):
     client = key_client(owner)
-    response = client.post(f"/v1/orgs/{owner.org.slug}/invites", {"email": "New.Hire@example.test",
-                                                                  "role": "scheduler"}, format="json")
+    response = client.post(
+        f"/v1/orgs/{owner.org.slug}/invites", {"email": "New.Hire@example.test", "role": "scheduler"}, format="json"
+    )
     assert response.status_code == 201
     assert mail.outbox[-1].to == ["new.hire@example.test"]
     path = re.search(r"http://[^/]+(/invites/\S+/)", mail.outbox[-1].body).group(1)
@@ -72,8 +79,9 @@ def test_invite_by_email_then_accept_by_link(owner):
 
 def test_only_owner_invites_owners_and_members_cannot_invite(owner, make_member):
     admin = make_member(owner.org, Role.ADMIN)
-    response = key_client(admin).post(f"/v1/orgs/{owner.org.slug}/invites", {"email": "x@example.test",
-                                                                             "role": "owner"}, format="json")
+    response = key_client(admin).post(
+        f"/v1/orgs/{owner.org.slug}/invites", {"email": "x@example.test", "role": "owner"}, format="json"
+    )
     assert response.status_code == 403 and response.json()["code"] == "OWNER_REQUIRED"
 
 

@@ -76,8 +76,9 @@ MATRIX = [
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("role", ALL)
-@pytest.mark.parametrize(("method", "template", "body", "allowed", "success"), MATRIX,
-                         ids=[f"{m[0]} {m[1]}" for m in MATRIX])
+@pytest.mark.parametrize(
+    ("method", "template", "body", "allowed", "success"), MATRIX, ids=[f"{m[0]} {m[1]}" for m in MATRIX]
+)
 def test_role_matrix(org, make_member, role, method, template, body, allowed, success):
     make_member(org, Role.OWNER)  # the org always keeps an owner
     caller = make_member(org, role)

@@ -28,16 +28,20 @@ def test_malformed_json(owner):
 
 def test_wrong_types_list_every_field(owner):
     client = key_client(owner)
-    response = client.post(f"/v1/orgs/{owner.org.slug}/teams", {"slug": "has spaces", "name": ["x"],
-                                                                 "routing_strategy": "fastest"}, format="json")
+    response = client.post(
+        f"/v1/orgs/{owner.org.slug}/teams",
+        {"slug": "has spaces", "name": ["x"], "routing_strategy": "fastest"},
+        format="json",
+    )
     body = assert_problem(response, 400, "VALIDATION_ERROR")
     assert {e["field"] for e in body["errors"]} == {"slug", "name", "routing_strategy"}
     assert not Team.objects.exists()
 
 
 def test_unknown_fields_are_rejected(owner):
-    response = key_client(owner).post(f"/v1/orgs/{owner.org.slug}/teams",
-                                      {"slug": "a", "name": "A", "colour": "red"}, format="json")
+    response = key_client(owner).post(
+        f"/v1/orgs/{owner.org.slug}/teams", {"slug": "a", "name": "A", "colour": "red"}, format="json"
+    )
     body = assert_problem(response, 400, "VALIDATION_ERROR")
     assert body["errors"] == [{"field": "colour", "message": "Unknown field.", "code": "invalid"}]
 
@@ -102,8 +106,15 @@ def test_bad_uuid_and_bad_cursor(owner):
     assert_problem(client.get("/v1/events?after=nope"), 400, "VALIDATION_ERROR")
 
 
-@override_settings(THROTTLE_RATES={"user": "3/min", "anon": "100/min", "login_email": "5/15min",
-                                   "login_ip": "20/15min", "verify_ip": "30/15min"})
+@override_settings(
+    THROTTLE_RATES={
+        "user": "3/min",
+        "anon": "100/min",
+        "login_email": "5/15min",
+        "login_ip": "20/15min",
+        "verify_ip": "30/15min",
+    }
+)
 def test_throttling_answers_429_with_retry_after(owner):
     client = key_client(owner)
     for _ in range(3):

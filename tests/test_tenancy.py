@@ -28,8 +28,11 @@ def model_of(route):
 
 
 def test_every_org_scoped_model_is_registered_with_the_harness():
-    missing = {f"{route.route} → {model_of(route).__name__}" for route in org_routes()
-               if model_of(route) not in (None, Org) and model_of(route) not in tenancy.REGISTRY}
+    missing = {
+        f"{route.route} → {model_of(route).__name__}"
+        for route in org_routes()
+        if model_of(route) not in (None, Org) and model_of(route) not in tenancy.REGISTRY
+    }
     assert not missing, f"register these models in tests/factories.py with @tenancy.register: {sorted(missing)}"
 
 
@@ -66,7 +69,7 @@ def test_foreign_org_gets_404_and_sees_nothing(route):
     nested = [k for k in route.kwarg_names if k not in (route.cls.org_url_kwarg, lookup_kwarg(route))]
     before = model.objects.filter(pk=obj.pk).values().first() if obj is not None else None
 
-    for method, action in route.methods_and_actions:
+    for method, _action in route.methods_and_actions:
         # Org B, in its own org, with org A's ids.
         if obj is not None and (is_detail or nested):
             url = url_for(route, org_b, obj, registration)
@@ -97,7 +100,7 @@ def test_foreign_org_gets_404_and_sees_nothing(route):
 
 @pytest.mark.django_db(transaction=True)
 def test_org_list_shows_only_the_callers_orgs():
-    org_a, org_b = OrgFactory(), OrgFactory()
+    _org_a, org_b = OrgFactory(), OrgFactory()  # org A exists and must not show
     client_b = key_client(MembershipFactory(org=org_b, role=Role.OWNER))
     slugs = {o["slug"] for o in client_b.get("/v1/orgs").json()["results"]}
     assert slugs == {org_b.slug}

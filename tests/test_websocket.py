@@ -68,9 +68,11 @@ def test_event_from_one_process_reaches_a_client_on_another(two_servers, owner):
         async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {raw}"}) as ws:
             assert json.loads(await ws.recv()) == {"type": "connected", "org": slug}
             async with httpx.AsyncClient() as http:
-                response = await http.post(f"{server_b.base_url}/v1/orgs/{slug}/teams",
-                                           headers={"Authorization": f"Bearer {raw}"},
-                                           json={"slug": "alpha", "name": "Alpha"})
+                response = await http.post(
+                    f"{server_b.base_url}/v1/orgs/{slug}/teams",
+                    headers={"Authorization": f"Bearer {raw}"},
+                    json={"slug": "alpha", "name": "Alpha"},
+                )
                 assert response.status_code == 201
             event = await next_event(ws)
             assert event["type"] == "team.created" and event["org"] == slug
@@ -114,8 +116,7 @@ def test_websocket_auth_variants(two_servers, owner, make_member, make_org):
         assert await refused(url) == 403  # anonymous
         assert await refused(url, additional_headers={"Authorization": f"Bearer {outsider_raw}"}) == 403
         assert await refused(url, additional_headers={"Cookie": cookie}, origin="http://evil.example") == 403
-        assert await refused(f"{server.ws_url}/ws/orgs/{other_org.slug}/",
-                             additional_headers={"Cookie": cookie}) == 403
+        assert await refused(f"{server.ws_url}/ws/orgs/{other_org.slug}/", additional_headers={"Cookie": cookie}) == 403
 
     async_to_sync(scenario)()
     ApiKey.objects.filter(user=owner.user).update(revoked_at="2026-01-01T00:00:00Z")
@@ -128,8 +129,9 @@ def test_org_b_never_receives_org_a_events(two_servers, owner, make_org, make_me
     raw_b = key_client(make_member(org_b, Role.OWNER)).raw_key
 
     async def scenario():
-        async with websockets.connect(f"{server.ws_url}/ws/orgs/{org_b.slug}/",
-                                      additional_headers={"Authorization": f"Bearer {raw_b}"}) as ws:
+        async with websockets.connect(
+            f"{server.ws_url}/ws/orgs/{org_b.slug}/", additional_headers={"Authorization": f"Bearer {raw_b}"}
+        ) as ws:
             await ws.recv()
             await in_thread(publish_on_commit, org=owner.org, type="test.secret", data={})
             await in_thread(publish_on_commit, org=org_b, type="test.mine", data={})

@@ -18,8 +18,19 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "is_staff", "is_superuser"]
     search_fields = ["email", "username", "name"]
     readonly_fields = ["id", "last_login", "date_joined"]
-    fields = ["id", "email", "username", "name", "timezone", "is_active", "is_staff", "is_superuser", "groups",
-              "last_login", "date_joined"]
+    fields = [
+        "id",
+        "email",
+        "username",
+        "name",
+        "timezone",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "last_login",
+        "date_joined",
+    ]
     filter_horizontal = ["groups"]
     inlines = [MembershipInline]
     ordering = ["email"]
@@ -44,8 +55,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "org"]
     search_fields = ["name", "prefix", "user__email", "org__slug"]
     readonly_fields = ["id", "prefix", "key_hash", "created_at", "last_used_at"]
-    fields = ["id", "org", "user", "name", "prefix", "key_hash", "expires_at", "revoked_at", "created_at",
-              "last_used_at"]
+    fields = [
+        "id",
+        "org",
+        "user",
+        "name",
+        "prefix",
+        "key_hash",
+        "expires_at",
+        "revoked_at",
+        "created_at",
+        "last_used_at",
+    ]
     autocomplete_fields = ["user", "org"]
     actions = ["revoke"]
 

@@ -2,7 +2,9 @@ from django import forms
 
 
 class EmailForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
@@ -11,7 +13,14 @@ class CodeForm(forms.Form):
     code = forms.RegexField(
         r"^\d{6}$",
         error_messages={"invalid": "The code is 6 digits."},
-        widget=forms.TextInput(attrs={"autofocus": True, "inputmode": "numeric", "autocomplete": "one-time-code",
-                                      "maxlength": 6, "pattern": r"\d{6}"}),
+        widget=forms.TextInput(
+            attrs={
+                "autofocus": True,
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "maxlength": 6,
+                "pattern": r"\d{6}",
+            }
+        ),
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -79,8 +79,12 @@ def login_verify_code(*, email: str, code: str) -> User:
             challenge.attempts += 1
             challenge.save(update_fields=["attempts", "updated_at"])
             left = settings.LOGIN_CODE_MAX_ATTEMPTS - challenge.attempts
-            failure = ("LOGIN_CODE_INVALID", f"Wrong code; {left} attempt(s) left." if left else
-                       "Wrong code; this code is now dead, request a new one.")
+            failure = (
+                "LOGIN_CODE_INVALID",
+                f"Wrong code; {left} attempt(s) left."
+                if left
+                else "Wrong code; this code is now dead, request a new one.",
+            )
         else:
             challenge.used_at = now
             challenge.save(update_fields=["used_at", "updated_at"])

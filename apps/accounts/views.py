@@ -65,8 +65,11 @@ def login_page(request):
             else:
                 services.login_start(email=email, ip=request.META.get("REMOTE_ADDR"), next_url=next_url)
                 code_form = CodeForm(initial={"email": email, "next": next_url})
-                return render(request, "accounts/login.html", {"step": "code", "form": code_form, "email": email,
-                                                               "next": next_url})
+                return render(
+                    request,
+                    "accounts/login.html",
+                    {"step": "code", "form": code_form, "email": email, "next": next_url},
+                )
         return render(request, "accounts/login.html", {"step": "email", "form": form, "next": next_url}, status=400)
     form = EmailForm(initial={"next": next_url})
     return render(request, "accounts/login.html", {"step": "email", "form": form, "next": next_url})

@@ -51,8 +51,9 @@ class OrgEventsConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
         else:
-            await self.send_json({"type": "error", "code": "UNSUPPORTED_MESSAGE",
-                                  "detail": "This socket accepts {\"type\": \"ping\"}."})
+            await self.send_json(
+                {"type": "error", "code": "UNSUPPORTED_MESSAGE", "detail": 'This socket accepts {"type": "ping"}.'}
+            )
 
     async def event_message(self, message):
         await self.send_json(message["event"])

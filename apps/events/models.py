@@ -17,13 +17,19 @@ class Event(OrgOwnedModel):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["org", "id"]),
-            models.Index(fields=["created_at"], condition=models.Q(dispatched_at__isnull=True),
-                         name="event_undispatched_idx"),
+            models.Index(
+                fields=["created_at"], condition=models.Q(dispatched_at__isnull=True), name="event_undispatched_idx"
+            ),
         ]
 
     def __str__(self):
         return f"{self.type} {self.id}"
 
     def envelope(self, org_slug: str) -> dict:
-        return {"id": str(self.id), "type": self.type, "org": org_slug, "ts": self.created_at.isoformat(),
-                "data": self.data}
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "org": org_slug,
+            "ts": self.created_at.isoformat(),
+            "data": self.data,
+        }

@@ -10,8 +10,9 @@ from apps.events.models import Event
 RELAY_AFTER = timedelta(seconds=30)
 
 
-@shared_task(name="events.dispatch", autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,
-             max_retries=None)
+@shared_task(
+    name="events.dispatch", autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600, max_retries=None
+)
 def dispatch_event(event_id: str) -> bool:
     """Hand one event to its delivery handlers, exactly once (row lock + dispatched_at)."""
     with transaction.atomic():

@@ -31,7 +31,7 @@ class Org(BaseModel):
     slug = models.SlugField(max_length=63, unique=True, help_text="Immutable public handle")
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    settings = models.JSONField(default=dict, blank=True, help_text="e.g. {\"auto_dispatch\": false}")
+    settings = models.JSONField(default=dict, blank=True, help_text='e.g. {"auto_dispatch": false}')
     is_active = models.BooleanField(default=True)
 
     class Meta:

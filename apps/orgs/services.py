@@ -48,8 +48,11 @@ def org_update(*, actor, org: Org, **changes) -> Org:
 
 
 def _other_active_owners(membership: Membership) -> bool:
-    return Membership.objects.filter(org_id=membership.org_id, role=Role.OWNER, active=True).exclude(
-        pk=membership.pk).exists()
+    return (
+        Membership.objects.filter(org_id=membership.org_id, role=Role.OWNER, active=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
 
 
 def membership_update(*, actor, membership: Membership, **changes) -> Membership:
@@ -59,7 +62,8 @@ def membership_update(*, actor, membership: Membership, **changes) -> Membership
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
         demoting = locked.role == Role.OWNER and (
-            changes.get("role", Role.OWNER) != Role.OWNER or changes.get("active") is False)
+            changes.get("role", Role.OWNER) != Role.OWNER or changes.get("active") is False
+        )
         if demoting and not _other_active_owners(locked):
             raise Problem(409, "LAST_OWNER", "Last owner", "An org keeps at least one active owner.")
         for field in ("role", "active", "skills"):
@@ -90,8 +94,11 @@ def team_create(*, actor, slug: str, name: str, routing_strategy: str = Team.Rou
         team = Team(org=actor.org, slug=slug, name=name, routing_strategy=routing_strategy)
         team.full_clean()
         team.save()
-        publish_on_commit(org=actor.org, type="team.created",
-                          data={"id": team.pk, "slug": team.slug, "routing_strategy": team.routing_strategy})
+        publish_on_commit(
+            org=actor.org,
+            type="team.created",
+            data={"id": team.pk, "slug": team.slug, "routing_strategy": team.routing_strategy},
+        )
     return team
 
 
@@ -102,8 +109,11 @@ def team_update(*, actor, team: Team, **changes) -> Team:
     with transaction.atomic():
         team.full_clean()
         team.save()
-        publish_on_commit(org=actor.org, type="team.updated",
-                          data={"id": team.pk, "slug": team.slug, "routing_strategy": team.routing_strategy})
+        publish_on_commit(
+            org=actor.org,
+            type="team.updated",
+            data={"id": team.pk, "slug": team.slug, "routing_strategy": team.routing_strategy},
+        )
     return team
 
 
@@ -121,8 +131,11 @@ def team_member_add(*, actor, team: Team, membership: Membership, active: bool =
         team_member = TeamMember(org=team.org, team=team, membership=membership, active=active)
         team_member.full_clean()
         team_member.save()
-        publish_on_commit(org=actor.org, type="team.member_added",
-                          data={"team": team.slug, "membership_id": membership.pk, "active": active})
+        publish_on_commit(
+            org=actor.org,
+            type="team.member_added",
+            data={"team": team.slug, "membership_id": membership.pk, "active": active},
+        )
     return team_member
 
 
@@ -130,9 +143,11 @@ def team_member_update(*, actor, team_member: TeamMember, active: bool) -> TeamM
     with transaction.atomic():
         team_member.active = active
         team_member.save(update_fields=["active", "updated_at"])
-        publish_on_commit(org=actor.org, type="team.member_updated",
-                          data={"team": team_member.team.slug, "membership_id": team_member.membership_id,
-                                "active": active})
+        publish_on_commit(
+            org=actor.org,
+            type="team.member_updated",
+            data={"team": team_member.team.slug, "membership_id": team_member.membership_id, "active": active},
+        )
     return team_member
 
 
@@ -157,8 +172,14 @@ def invite_create(*, actor, email: str, role: str = Role.MEMBER) -> Invite:
         raise Problem(409, "ALREADY_MEMBER", "Already a member", "This person is already in the organization.")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
-        invite = Invite(org=actor.org, email=email, role=role, token_hash=_invite_token_hash(token),
-                        invited_by=actor.user, expires_at=timezone.now() + INVITE_TTL)
+        invite = Invite(
+            org=actor.org,
+            email=email,
+            role=role,
+            token_hash=_invite_token_hash(token),
+            invited_by=actor.user,
+            expires_at=timezone.now() + INVITE_TTL,
+        )
         invite.full_clean()
         invite.save()
         url = f"{settings.PUBLIC_BASE_URL}/invites/{token}/"
@@ -180,18 +201,27 @@ def invite_accept(*, token: str, user=None):
 
     now = timezone.now()
     with transaction.atomic():
-        invite = Invite.objects.select_for_update().select_related("org").filter(
-            token_hash=_invite_token_hash(token or "")).first()
+        invite = (
+            Invite.objects.select_for_update()
+            .select_related("org")
+            .filter(token_hash=_invite_token_hash(token or ""))
+            .first()
+        )
         if invite is None or invite.revoked_at or invite.accepted_at:
             raise Problem(400, "INVITE_INVALID", "Invite not valid", "This invite is not valid or was already used.")
         if invite.expires_at <= now:
             raise Problem(400, "INVITE_EXPIRED", "Invite expired", "Ask for a new invite.")
         if user is not None and user.is_authenticated and user.email != invite.email:
-            raise Problem(403, "INVITE_EMAIL_MISMATCH", "Wrong account",
-                          "This invite was sent to another address; sign out and open the link again.")
+            raise Problem(
+                403,
+                "INVITE_EMAIL_MISMATCH",
+                "Wrong account",
+                "This invite was sent to another address; sign out and open the link again.",
+            )
         user = User.objects.filter(email=invite.email).first() or User.objects.create_user(invite.email)
-        membership, created = Membership.objects.get_or_create(org=invite.org, user=user,
-                                                               defaults={"role": invite.role})
+        membership, created = Membership.objects.get_or_create(
+            org=invite.org, user=user, defaults={"role": invite.role}
+        )
         invite.accepted_at = now
         invite.save(update_fields=["accepted_at", "updated_at"])
         if created:

@@ -49,8 +49,9 @@ def resolve_actor(request, *, url_slug: str | None = None, require_org: bool = T
     if getattr(api_key, "is_api_key", False):
         if slug and slug != api_key.org.slug:
             raise org_not_found(slug)
-        return Actor(user=user, org=api_key.org, role=api_key.role, membership_id=api_key.membership_id,
-                     api_key=api_key)
+        return Actor(
+            user=user, org=api_key.org, role=api_key.role, membership_id=api_key.membership_id, api_key=api_key
+        )
     memberships = Membership.objects.filter(user=user, active=True, org__is_active=True).select_related("org")
     if slug:
         membership = next((m for m in memberships.filter(org__slug=slug)), None)
@@ -63,9 +64,17 @@ def resolve_actor(request, *, url_slug: str | None = None, require_org: bool = T
         elif not require_org:
             return Actor(user=user)
         elif not found:
-            raise Problem(400, "ORG_REQUIRED", "No organization",
-                          "You belong to no organization; create one with POST /v1/orgs or accept an invite.")
+            raise Problem(
+                400,
+                "ORG_REQUIRED",
+                "No organization",
+                "You belong to no organization; create one with POST /v1/orgs or accept an invite.",
+            )
         else:
-            raise Problem(400, "ORG_AMBIGUOUS", "Organization is ambiguous",
-                          "You belong to several organizations; choose one with the X-Org header or ?org=<slug>.")
+            raise Problem(
+                400,
+                "ORG_AMBIGUOUS",
+                "Organization is ambiguous",
+                "You belong to several organizations; choose one with the X-Org header or ?org=<slug>.",
+            )
     return Actor(user=user, org=membership.org, role=membership.role, membership_id=membership.pk)

@@ -12,7 +12,9 @@ from schedkit.api.problems import Problem
 def home(request):
     """The signed-in landing page: your orgs, where to go next, and the org's live events."""
     memberships = list(Membership.objects.filter(user=request.user, active=True).select_related("org"))
-    current = next((m for m in memberships if m.org.slug == request.GET.get("org")), memberships[0] if memberships else None)
+    current = next(
+        (m for m in memberships if m.org.slug == request.GET.get("org")), memberships[0] if memberships else None
+    )
     return render(request, "orgs/home.html", {"memberships": memberships, "current": current})
 
 

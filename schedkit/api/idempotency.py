@@ -76,23 +76,36 @@ class IdempotencyMixin:
         action = getattr(self, "action", None) or "post"
         if not key:
             if action in self.idempotency_required_actions:
-                raise Problem(400, "IDEMPOTENCY_KEY_REQUIRED", "Idempotency-Key required",
-                              "This operation requires an Idempotency-Key header (e.g. a UUID).")
+                raise Problem(
+                    400,
+                    "IDEMPOTENCY_KEY_REQUIRED",
+                    "Idempotency-Key required",
+                    "This operation requires an Idempotency-Key header (e.g. a UUID).",
+                )
             return
         if len(key) > 255 or not key.isprintable():
-            raise Problem(400, "IDEMPOTENCY_KEY_INVALID", "Invalid Idempotency-Key",
-                          "Use at most 255 printable characters.")
+            raise Problem(
+                400, "IDEMPOTENCY_KEY_INVALID", "Invalid Idempotency-Key", "Use at most 255 printable characters."
+            )
         fingerprint = request_fingerprint(request)
         record, claimed = idempotency_claim(actor_ref=actor_ref_for(request), key=key, fingerprint=fingerprint)
         if claimed:
             self._idempotency_record = record
             return
         if record.fingerprint != fingerprint:
-            raise Problem(422, "IDEMPOTENCY_KEY_REUSED", "Idempotency key reused",
-                          "This Idempotency-Key was used with a different request.")
+            raise Problem(
+                422,
+                "IDEMPOTENCY_KEY_REUSED",
+                "Idempotency key reused",
+                "This Idempotency-Key was used with a different request.",
+            )
         if record.state == IdempotencyKey.State.IN_PROGRESS:
-            raise Problem(409, "IDEMPOTENCY_IN_PROGRESS", "Request in progress",
-                          "A request with this Idempotency-Key is still running; retry shortly.")
+            raise Problem(
+                409,
+                "IDEMPOTENCY_IN_PROGRESS",
+                "Request in progress",
+                "A request with this Idempotency-Key is still running; retry shortly.",
+            )
         raise IdempotentReplay(record)
 
     def idempotency_finish(self, response):

@@ -119,8 +119,13 @@ def problem_exception_handler(exc, context):
 
 
 def _problem_json(request, status_code, code, title, detail):
-    body = {"type": TYPE_BASE + code.lower().replace("_", "-"), "title": title, "status": status_code,
-            "code": code, "detail": detail}
+    body = {
+        "type": TYPE_BASE + code.lower().replace("_", "-"),
+        "title": title,
+        "status": status_code,
+        "code": code,
+        "detail": detail,
+    }
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
 
@@ -134,8 +139,13 @@ def handler404(request, exception=None):
 
 def handler500(request):
     if request.path.startswith(("/v1/", "/admin/v1/")):
-        return _problem_json(request, 500, "INTERNAL_ERROR", "Internal error",
-                             "The error was logged; quote the X-Request-Id when reporting it.")
+        return _problem_json(
+            request,
+            500,
+            "INTERNAL_ERROR",
+            "Internal error",
+            "The error was logged; quote the X-Request-Id when reporting it.",
+        )
     from django.views.defaults import server_error
 
     return server_error(request)

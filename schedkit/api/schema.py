@@ -15,8 +15,11 @@ PROBLEM_SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string", "nullable": True}, "message": {"type": "string"},
-                               "code": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string", "nullable": True},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
             },
         },
     },
@@ -47,8 +50,14 @@ def add_problem_responses(result, generator, request, public):
             if method == "post":
                 codes.update(_POST_ONLY)
                 operation.setdefault("parameters", []).append(
-                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
-                     "description": "Replays the first response for 24 h; see IDEMPOTENCY_* codes."})
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "Replays the first response for 24 h; see IDEMPOTENCY_* codes.",
+                    }
+                )
             for status_code, description in codes.items():
                 operation["responses"].setdefault(status_code, {"description": description, "content": ref})
     return result
@@ -59,5 +68,9 @@ class ApiKeyAuthScheme(OpenApiAuthenticationExtension):
     name = "apiKey"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "sk_live_…",
-                "description": "API key; also accepted as the X-API-Key header."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "sk_live_…",
+            "description": "API key; also accepted as the X-API-Key header.",
+        }

@@ -63,7 +63,9 @@ def readyz(request):
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             ready = False
             results[name] = {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
-    return JsonResponse({"status": "ready" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": results}, status=200 if ready else 503
+    )
 
 
 def metrics_view(request):

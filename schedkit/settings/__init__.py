@@ -5,9 +5,9 @@ local-memory cache, Celery on an in-process broker with an in-process worker and
 Setting DATABASE_URL and REDIS_URL switches to the production topology; no code path differs.
 """
 
-from .base import *  # noqa: F401,F403
-from .runtime import *  # noqa: F401,F403
 from .api import *  # noqa: F401,F403
+from .base import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
 from .email import *  # noqa: F401,F403
 from .logging import *  # noqa: F401,F403
+from .runtime import *  # noqa: F401,F403

@@ -44,10 +44,18 @@ class LoginView(SchedKitAPIView):
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.login_start(email=serializer.validated_data["email"], ip=request.META.get("REMOTE_ADDR"),
-                             next_url=serializer.validated_data.get("next", ""))
-        return Response({"detail": "A sign-in code and link were sent to this address.",
-                         "expires_in": settings.LOGIN_CODE_TTL_SECONDS}, status=status.HTTP_202_ACCEPTED)
+        services.login_start(
+            email=serializer.validated_data["email"],
+            ip=request.META.get("REMOTE_ADDR"),
+            next_url=serializer.validated_data.get("next", ""),
+        )
+        return Response(
+            {
+                "detail": "A sign-in code and link were sent to this address.",
+                "expires_in": settings.LOGIN_CODE_TTL_SECONDS,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class VerifyView(SchedKitAPIView):

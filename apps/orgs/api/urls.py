@@ -8,7 +8,10 @@ router.register(r"orgs", views.OrgViewSet, basename="org")
 router.register(r"orgs/(?P<org_slug>[-\w]+)/members", views.MembershipViewSet, basename="org-member")
 router.register(r"orgs/(?P<org_slug>[-\w]+)/invites", views.InviteViewSet, basename="org-invite")
 router.register(r"orgs/(?P<org_slug>[-\w]+)/teams", views.TeamViewSet, basename="org-team")
-router.register(r"orgs/(?P<org_slug>[-\w]+)/teams/(?P<team_slug>[-\w]+)/members", views.TeamMemberViewSet,
-                basename="org-team-member")
+router.register(
+    r"orgs/(?P<org_slug>[-\w]+)/teams/(?P<team_slug>[-\w]+)/members",
+    views.TeamMemberViewSet,
+    basename="org-team-member",
+)
 
 urlpatterns = [path("invites/accept", views.InviteAcceptView.as_view(), name="invite-accept"), *router.urls]

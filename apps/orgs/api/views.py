@@ -28,8 +28,7 @@ class OrgViewSet(SchedKitViewSet):
     lookup_field = "slug"
     lookup_url_kwarg = "org_slug"
     org_url_kwarg = "org_slug"
-    action_roles = {"list": AUTHENTICATED, "create": AUTHENTICATED, "retrieve": ANY_MEMBER,
-                    "partial_update": ADMINS}
+    action_roles = {"list": AUTHENTICATED, "create": AUTHENTICATED, "retrieve": ANY_MEMBER, "partial_update": ADMINS}
     http_method_names = ["get", "post", "patch"]
     queryset = Org.objects.none()
 
@@ -50,8 +49,9 @@ class OrgViewSet(SchedKitViewSet):
         serializer = OrgSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        org = services.org_create(user=request.user, slug=data["slug"], name=data["name"],
-                                  timezone_name=data.get("timezone", "UTC"))
+        org = services.org_create(
+            user=request.user, slug=data["slug"], name=data["name"], timezone_name=data.get("timezone", "UTC")
+        )
         return Response(OrgSerializer(org).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=OrgUpdateSerializer, responses=OrgSerializer)
@@ -125,8 +125,13 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedVie
     lookup_field = "slug"
     lookup_url_kwarg = "team_slug"
     org_url_kwarg = "org_slug"
-    action_roles = {"list": ANY_MEMBER, "retrieve": ANY_MEMBER, "create": MANAGERS, "partial_update": MANAGERS,
-                    "destroy": MANAGERS}
+    action_roles = {
+        "list": ANY_MEMBER,
+        "retrieve": ANY_MEMBER,
+        "create": MANAGERS,
+        "partial_update": MANAGERS,
+        "destroy": MANAGERS,
+    }
     http_method_names = ["get", "post", "patch", "delete"]
 
     def create(self, request, *args, **kwargs):
@@ -152,8 +157,13 @@ class TeamMemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSco
     queryset = TeamMember.objects.select_related("membership__user", "team")
     serializer_class = TeamMemberSerializer
     org_url_kwarg = "org_slug"
-    action_roles = {"list": ANY_MEMBER, "retrieve": ANY_MEMBER, "create": MANAGERS, "partial_update": MANAGERS,
-                    "destroy": MANAGERS}
+    action_roles = {
+        "list": ANY_MEMBER,
+        "retrieve": ANY_MEMBER,
+        "create": MANAGERS,
+        "partial_update": MANAGERS,
+        "destroy": MANAGERS,
+    }
     http_method_names = ["get", "post", "patch", "delete"]
 
     def load_parents(self):
@@ -166,8 +176,12 @@ class TeamMemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSco
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = access_membership(self.actor, serializer.validated_data["membership_id"])
-        team_member = services.team_member_add(actor=self.actor, team=self.team, membership=membership,
-                                               active=serializer.validated_data.get("active", True))
+        team_member = services.team_member_add(
+            actor=self.actor,
+            team=self.team,
+            membership=membership,
+            active=serializer.validated_data.get("active", True),
+        )
         return Response(self.get_serializer(team_member).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TeamMemberUpdateSerializer, responses=TeamMemberSerializer)
@@ -175,8 +189,9 @@ class TeamMemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSco
         team_member = self.get_object()
         serializer = TeamMemberUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        team_member = services.team_member_update(actor=self.actor, team_member=team_member,
-                                                  active=serializer.validated_data["active"])
+        team_member = services.team_member_update(
+            actor=self.actor, team_member=team_member, active=serializer.validated_data["active"]
+        )
         return Response(self.get_serializer(team_member).data)
 
     def destroy(self, request, *args, **kwargs):

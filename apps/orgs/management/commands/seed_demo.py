@@ -20,16 +20,19 @@ class Command(BaseCommand):
             if owner is None:
                 owner = User.objects.create_superuser(f"owner@{DEMO_DOMAIN}", username="owner", name="Olivia Owner")
             org = Org.objects.filter(slug=DEMO_ORG).first() or services.org_create(
-                user=owner, slug=DEMO_ORG, name="Demo Response", timezone_name="Europe/Berlin")
+                user=owner, slug=DEMO_ORG, name="Demo Response", timezone_name="Europe/Berlin"
+            )
             actor = Actor(user=owner, org=org, role=Role.OWNER)
             for role in Role.values:
                 if role == Role.OWNER:
                     continue
                 user = User.objects.filter(email=f"{role}@{DEMO_DOMAIN}").first() or User.objects.create_user(
-                    f"{role}@{DEMO_DOMAIN}", username=role, name=f"{role.title()} Demo")
+                    f"{role}@{DEMO_DOMAIN}", username=role, name=f"{role.title()} Demo"
+                )
                 Membership.objects.get_or_create(org=org, user=user, defaults={"role": role})
             team = Team.objects.filter(org=org, slug="night-shift").first() or services.team_create(
-                actor=actor, slug="night-shift", name="Night Shift")
+                actor=actor, slug="night-shift", name="Night Shift"
+            )
             for role in (Role.SCHEDULER, Role.MEMBER):
                 membership = Membership.objects.get(org=org, user__email=f"{role}@{DEMO_DOMAIN}")
                 if not team.team_members.filter(membership=membership).exists():
@@ -43,5 +46,7 @@ class Command(BaseCommand):
         if raw:
             self.stdout.write(self.style.WARNING(f"  Demo API key (shown once): {raw}"))
         else:
-            self.stdout.write("  Demo API key was printed when it was created; make another with:\n"
-                              f"    python manage.py create_api_key --email owner@{DEMO_DOMAIN} --org {DEMO_ORG}")
+            self.stdout.write(
+                "  Demo API key was printed when it was created; make another with:\n"
+                f"    python manage.py create_api_key --email owner@{DEMO_DOMAIN} --org {DEMO_ORG}"
+            )
