@@ -24,6 +24,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_tasks_run_inline():
+    """Tasks run inline (the real task code, on commit) unless a test starts a real worker
+    (tests/test_events.py: celery_worker_thread)."""
+    from schedkit.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     """Rate-limit counters and cached state never leak between tests."""

@@ -90,3 +90,14 @@ def test_home_page_lists_orgs_and_live_feed(owner):
     browser.force_login(owner.user)
     page = browser.get("/").content.decode()
     assert owner.org.name in page and f"/ws/orgs/{owner.org.slug}/" in page and "live-feed.js" in page
+
+
+def test_org_settings_are_validated_and_merged(owner):
+    client = key_client(owner)
+    url = f"/v1/orgs/{owner.org.slug}"
+    assert client.patch(url, {"settings": {"auto_dispatch": True}}, format="json").status_code == 200
+    response = client.patch(url, {"settings": {"ntfy_topic": "ops"}}, format="json")
+    assert response.json()["settings"] == {"auto_dispatch": True, "ntfy_topic": "ops"}
+    bad = client.patch(url, {"settings": {"auto_dispatch": "yes", "colour": 1}}, format="json")
+    assert bad.status_code == 400 and len(bad.json()["errors"]) == 2
+    assert client.patch(url, {"settings": [1]}, format="json").status_code == 400

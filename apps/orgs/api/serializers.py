@@ -3,12 +3,26 @@ from rest_framework import serializers
 from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
+ORG_SETTINGS = {"auto_dispatch": bool, "ntfy_topic": str, "sla_minutes": dict}
+
 
 class OrgSerializer(StrictModelSerializer):
     class Meta:
         model = Org
         fields = ["id", "slug", "name", "timezone", "settings", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+    def validate_settings(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError('An object, e.g. {"auto_dispatch": true}.')
+        errors = [
+            f"{key}: unknown setting" if key not in ORG_SETTINGS else f"{key}: must be {ORG_SETTINGS[key].__name__}"
+            for key, item in value.items()
+            if key not in ORG_SETTINGS or not isinstance(item, ORG_SETTINGS[key])
+        ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {**(self.instance.settings if self.instance else {}), **value}
 
 
 class OrgUpdateSerializer(OrgSerializer):
