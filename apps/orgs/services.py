@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from apps.events.publish import publish_on_commit
 from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
-from apps.orgs.roles import ADMINS
 from apps.orgs.tasks import send_invite_email
 from schedkit.api.problems import Problem
 
@@ -227,7 +226,3 @@ def invite_accept(*, token: str, user=None):
         if created:
             publish_on_commit(org=invite.org, type="member.joined", data=_member_data(membership))
     return user, membership
-
-
-def is_admin(actor) -> bool:
-    return actor.role in ADMINS

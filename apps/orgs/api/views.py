@@ -20,6 +20,15 @@ from apps.orgs.roles import ADMINS, ANY_MEMBER, AUTHENTICATED, MANAGERS
 from apps.orgs.selectors import access_membership, access_team, org_list_for_user
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView, SchedKitViewSet
 
+# Team structure: everyone reads it, managers (and above) change it.
+MANAGED_BY_MANAGERS = {
+    "list": ANY_MEMBER,
+    "retrieve": ANY_MEMBER,
+    "create": MANAGERS,
+    "partial_update": MANAGERS,
+    "destroy": MANAGERS,
+}
+
 
 class OrgViewSet(SchedKitViewSet):
     """Orgs the caller belongs to. An API key sees its own org only."""
@@ -125,13 +134,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedVie
     lookup_field = "slug"
     lookup_url_kwarg = "team_slug"
     org_url_kwarg = "org_slug"
-    action_roles = {
-        "list": ANY_MEMBER,
-        "retrieve": ANY_MEMBER,
-        "create": MANAGERS,
-        "partial_update": MANAGERS,
-        "destroy": MANAGERS,
-    }
+    action_roles = MANAGED_BY_MANAGERS
     http_method_names = ["get", "post", "patch", "delete"]
 
     def create(self, request, *args, **kwargs):
@@ -157,13 +160,7 @@ class TeamMemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSco
     queryset = TeamMember.objects.select_related("membership__user", "team")
     serializer_class = TeamMemberSerializer
     org_url_kwarg = "org_slug"
-    action_roles = {
-        "list": ANY_MEMBER,
-        "retrieve": ANY_MEMBER,
-        "create": MANAGERS,
-        "partial_update": MANAGERS,
-        "destroy": MANAGERS,
-    }
+    action_roles = MANAGED_BY_MANAGERS
     http_method_names = ["get", "post", "patch", "delete"]
 
     def load_parents(self):
