@@ -88,6 +88,7 @@ def manage(*args: str) -> str:
 
 # --- setup ---------------------------------------------------------------------------------
 
+
 def prepare_data() -> str:
     """Fresh database and Redis DB, migrate, seed; returns the demo API key."""
     step(f"database {DB_NAME} (drop + create), redis db 3 (flush)")
@@ -108,6 +109,20 @@ def prepare_data() -> str:
     return match.group(1)
 
 
+def cpu_busy_pct(interval: float = 1.0) -> float:
+    """Share of all cores busy (from /proc/stat) over a short window: other work competing."""
+
+    def sample():
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        return sum(fields), idle
+
+    total0, idle0 = sample()
+    time.sleep(interval)
+    total1, idle1 = sample()
+    return 100.0 * (1 - (idle1 - idle0) / max(total1 - total0, 1))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -126,12 +141,27 @@ class Server:
 
     def start(self) -> None:
         step(f"uvicorn on {self.base} with {self.workers} workers (log: {self.log_path.relative_to(ROOT)})")
-        cmd = [sys.executable, "-m", "uvicorn", "schedkit.asgi:application", "--host", "127.0.0.1",
-               "--port", str(self.port), "--workers", str(self.workers), "--no-access-log",
-               "--loop", "uvloop", "--http", "httptools"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "schedkit.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ]
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=APP_ENV, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=APP_ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         pidfile = os.environ.get("BENCH_PIDFILE")
         if pidfile:  # bench/run kills this group if we die without cleaning up
             Path(pidfile).write_text(str(self.proc.pid))
@@ -211,6 +241,7 @@ def to_ms(value: str) -> float:
 
 def parse_wrk(output: str) -> dict:
     """Requests/sec, p50/p99 from --latency's distribution, request count and errors."""
+
     def grab(pattern: str) -> re.Match:
         match = re.search(pattern, output, re.MULTILINE)
         if not match:
@@ -219,7 +250,9 @@ def parse_wrk(output: str) -> dict:
 
     non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    socket_errors = dict(zip(("connect", "read", "write", "timeout"), map(int, sock.groups()))) if sock else {}
+    socket_errors = {}
+    if sock:
+        socket_errors = dict(zip(("connect", "read", "write", "timeout"), map(int, sock.groups()), strict=True))
     return {
         "requests_per_sec": float(grab(r"^Requests/sec:\s*([\d.]+)").group(1)),
         "p50_ms": to_ms(grab(r"^\s*50%\s+(\S+)").group(1)),
@@ -253,31 +286,47 @@ def measure(name: str, url: str, script: Path | None, env: dict) -> dict:
 
 # --- report --------------------------------------------------------------------------------
 
+
 def server_log_problems(log_path: Path) -> list[str]:
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
     return [line for line in text.splitlines() if re.search(r"ERROR|CRITICAL|Traceback|\"level\": \"WARNING\"", line)]
 
 
-def report(results: dict, log_problems: list[str]) -> dict:
+def report(results: dict, log_problems: list[str], cpu_busy_before: float) -> dict:
     bare, scoped = results["bare"], results["scoped"]
     ratio = 100.0 * scoped["requests_per_sec"] / bare["requests_per_sec"]
     targets = {
-        "ratio_pct": {"value": round(ratio, 1), "target": f">= {TARGET_RATIO_PCT:.0f}", "met": ratio >= TARGET_RATIO_PCT},
-        "scoped_p99_ms": {"value": scoped["p99_ms"], "target": f"<= {TARGET_SCOPED_P99_MS:.0f}",
-                          "met": scoped["p99_ms"] <= TARGET_SCOPED_P99_MS},
+        "ratio_pct": {
+            "value": round(ratio, 1),
+            "target": f">= {TARGET_RATIO_PCT:.0f}",
+            "met": ratio >= TARGET_RATIO_PCT,
+        },
+        "scoped_p99_ms": {
+            "value": scoped["p99_ms"],
+            "target": f"<= {TARGET_SCOPED_P99_MS:.0f}",
+            "met": scoped["p99_ms"] <= TARGET_SCOPED_P99_MS,
+        },
     }
     print()
-    print(f"Foundation benchmark: {WORKERS} uvicorn workers, wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"Foundation benchmark: {WORKERS} uvicorn workers, wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}, "
+        f"{os.cpu_count()} cores"
+    )
     print(f"{'endpoint':<32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
     for figures in (bare, scoped):
-        print(f"{figures['endpoint']:<32} {figures['requests_per_sec']:>10.1f} {figures['p50_ms']:>9.2f} "
-              f"{figures['p99_ms']:>9.2f} {figures['errors']:>7}")
+        print(
+            f"{figures['endpoint']:<32} {figures['requests_per_sec']:>10.1f} {figures['p50_ms']:>9.2f} "
+            f"{figures['p99_ms']:>9.2f} {figures['errors']:>7}"
+        )
     print()
-    print(f"ratio org-scoped/bare throughput: {ratio:.1f} %  "
-          f"(target >= {TARGET_RATIO_PCT:.0f} %: {'MET' if targets['ratio_pct']['met'] else 'NOT MET'})")
-    print(f"org-scoped p99: {scoped['p99_ms']:.2f} ms  "
-          f"(target <= {TARGET_SCOPED_P99_MS:.0f} ms: {'MET' if targets['scoped_p99_ms']['met'] else 'NOT MET'})")
+    print(
+        f"ratio org-scoped/bare throughput: {ratio:.1f} %  "
+        f"(target >= {TARGET_RATIO_PCT:.0f} %: {'MET' if targets['ratio_pct']['met'] else 'NOT MET'})"
+    )
+    print(
+        f"org-scoped p99: {scoped['p99_ms']:.2f} ms  "
+        f"(target <= {TARGET_SCOPED_P99_MS:.0f} ms: {'MET' if targets['scoped_p99_ms']['met'] else 'NOT MET'})"
+    )
     if log_problems:
         print(f"\nserver log has {len(log_problems)} warning/error line(s), first ones:")
         for line in log_problems[:5]:
@@ -285,8 +334,16 @@ def report(results: dict, log_problems: list[str]) -> dict:
     return {
         "benchmark": "foundation",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "config": {"workers": WORKERS, "duration": DURATION, "warmup": WARMUP, "connections": CONNECTIONS,
-                   "threads": THREADS, "cores": os.cpu_count(), "extra_members": EXTRA_MEMBERS},
+        "config": {
+            "workers": WORKERS,
+            "duration": DURATION,
+            "warmup": WARMUP,
+            "connections": CONNECTIONS,
+            "threads": THREADS,
+            "cores": os.cpu_count(),
+            "extra_members": EXTRA_MEMBERS,
+        },
+        "cpu_busy_pct_before": round(cpu_busy_before, 1),
         "results": results,
         "ratio_pct": round(ratio, 1),
         "targets": targets,
@@ -302,6 +359,11 @@ def main() -> int:
             raise BenchError(f"{tool} not found (bench/run installs wrk)")
 
     key = prepare_data()
+    busy = cpu_busy_pct()
+    if busy > 20:  # wrk and the workers need the cores to themselves for stable figures
+        print(
+            f"!! CPU is {busy:.0f} % busy before the run: other work on this machine will skew the figures", flush=True
+        )
     server = Server(WORKERS, RESULTS / "server.log")
     # Ctrl-C / SIGTERM become exceptions so the finally below always stops the server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -319,7 +381,7 @@ def main() -> int:
     finally:
         server.stop()
 
-    summary = report(results, server_log_problems(server.log_path))
+    summary = report(results, server_log_problems(server.log_path), busy)
     out = RESULTS / "foundation.json"
     out.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"\nwritten: {out.relative_to(ROOT)}")

@@ -64,11 +64,15 @@ def test_expired_key_and_unknown_key_are_refused(owner):
     assert stranger.get("/v1/auth/me").status_code == 401
 
 
-def test_key_dies_with_its_membership(org, owner, make_member):
+def test_key_dies_with_its_membership_and_follows_role_changes(org, owner, make_member):
     member = make_member(org, Role.MEMBER)
     client = key_client(member)
-    assert client.get("/v1/events").status_code == 200
-    member.delete()
+    owner_client = key_client(owner)
+    assert client.get(f"/v1/orgs/{org.slug}/invites").status_code == 403
+    promoted = owner_client.patch(f"/v1/orgs/{org.slug}/members/{member.pk}", {"role": "admin"}, format="json")
+    assert promoted.status_code == 200
+    assert client.get(f"/v1/orgs/{org.slug}/invites").status_code == 200  # the cached key saw the change
+    assert owner_client.delete(f"/v1/orgs/{org.slug}/members/{member.pk}").status_code == 204
     assert client.get("/v1/events").status_code == 401
 
 

@@ -101,3 +101,14 @@ def test_org_settings_are_validated_and_merged(owner):
     bad = client.patch(url, {"settings": {"auto_dispatch": "yes", "colour": 1}}, format="json")
     assert bad.status_code == 400 and len(bad.json()["errors"]) == 2
     assert client.patch(url, {"settings": [1]}, format="json").status_code == 400
+
+
+def test_fast_member_rendering_matches_the_declared_fields(owner, make_member):
+    from rest_framework import serializers
+
+    from apps.orgs.api.serializers import MembershipSerializer
+
+    member = make_member(owner.org, Role.SCHEDULER, skills=["first-aid", "driver"])
+    serializer = MembershipSerializer()
+    generic = serializers.ModelSerializer.to_representation(serializer, member)
+    assert serializer.to_representation(member) == generic

@@ -119,7 +119,8 @@ def test_websocket_auth_variants(two_servers, owner, make_member, make_org):
         assert await refused(f"{server.ws_url}/ws/orgs/{other_org.slug}/", additional_headers={"Cookie": cookie}) == 403
 
     async_to_sync(scenario)()
-    ApiKey.objects.filter(user=owner.user).update(revoked_at="2026-01-01T00:00:00Z")
+    first_key = ApiKey.objects.filter(user=owner.user).order_by("id").first()  # the one `raw` is
+    assert key_client(owner).delete(f"/v1/api-keys/{first_key.pk}").status_code == 204  # revoked via the API
     assert async_to_sync(refused)(url, additional_headers={"Authorization": f"Bearer {raw}"}) == 403
 
 

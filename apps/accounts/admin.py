@@ -35,6 +35,12 @@ class UserAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     ordering = ["email"]
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        from apps.accounts.services import api_key_cache_invalidate
+
+        api_key_cache_invalidate(user_id=form.instance.pk)  # deactivation or role edits apply at once
+
 
 @admin.register(LoginCode)
 class LoginCodeAdmin(admin.ModelAdmin):
@@ -77,5 +83,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         from django.utils import timezone
 
+        from apps.accounts.services import api_key_cache_invalidate
+
+        keys = list(queryset.filter(revoked_at__isnull=True).values_list("org_id", "key_hash"))
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        for org_id, key_hash in keys:
+            api_key_cache_invalidate(org_id=org_id, key_hashes=[key_hash])
         self.message_user(request, f"Revoked {count} key(s).")

@@ -7,8 +7,9 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey, LoginCode, User, normalize_email
@@ -127,26 +128,60 @@ def api_key_revoke(*, actor, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at", "updated_at"])
+    api_key_cache_invalidate(org_id=api_key.org_id, key_hashes=[api_key.key_hash])
     return api_key
 
 
+KEY_CACHE_TTL = 30  # seconds; services invalidate at once, anything else is seen within this
+
+
+def _key_cache_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
+def api_key_cache_invalidate(*, org_id=None, user_id=None, key_hashes=None) -> None:
+    """Forget resolved keys in every process at once: a revoked key, or every key of a user
+    and/or an org whose role, membership, user or org record changed (a cached key carries
+    snapshots of them)."""
+    if key_hashes is None:
+        keys = ApiKey.objects.all()
+        if org_id is not None:
+            keys = keys.filter(org_id=org_id)
+        if user_id is not None:
+            keys = keys.filter(user_id=user_id)
+        key_hashes = keys.values_list("key_hash", flat=True)
+    cache.delete_many([_key_cache_key(h) for h in key_hashes])
+
+
+def _api_key_lookup(key_hash: str) -> ApiKey | None:
+    membership = Membership.objects.filter(org=OuterRef("org"), user=OuterRef("user"), active=True)
+    return (
+        ApiKey.objects.select_related("user", "org")
+        .annotate(role=Subquery(membership.values("role")[:1]), membership_id=Subquery(membership.values("id")[:1]))
+        .filter(key_hash=key_hash, revoked_at__isnull=True, user__is_active=True, org__is_active=True)
+        .first()
+    )
+
+
 def api_key_authenticate(raw: str) -> ApiKey | None:
-    """Resolve a presented key in one query: key, user, org and the user's current role.
+    """Resolve a presented key: key, user, org and the user's current role, in one query, then
+    from the shared cache (every request of an agent presents its key: this is the hot path).
     A key stops working when revoked, expired, or its user leaves the org."""
     if not raw or not raw.startswith(ApiKey.PREFIX):
         return None
+    key_hash = _token_hash(raw)
+    cache_key = _key_cache_key(key_hash)
+    key = cache.get(cache_key)
+    if key is None:
+        key = _api_key_lookup(key_hash)
+        if key is None or key.role is None:
+            return None
+        cache.set(cache_key, key, KEY_CACHE_TTL)
     now = timezone.now()
-    membership = Membership.objects.filter(org=OuterRef("org"), user=OuterRef("user"), active=True)
-    key = (
-        ApiKey.objects.select_related("user", "org")
-        .annotate(role=Subquery(membership.values("role")[:1]), membership_id=Subquery(membership.values("id")[:1]))
-        .filter(key_hash=_token_hash(raw), revoked_at__isnull=True, user__is_active=True, org__is_active=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .first()
-    )
-    if key is None or key.role is None:
+    if key.expires_at is not None and key.expires_at <= now:
         return None
     if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+        cache.set(cache_key, key, KEY_CACHE_TTL)
     return key

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.accounts.services import api_key_cache_invalidate
 from apps.orgs.models import Invite, Membership, Org, Team, TeamMember
 
 
@@ -25,6 +26,10 @@ class OrgAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "created_at", "updated_at"]
     inlines = [MembershipInline, TeamInline]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        api_key_cache_invalidate(org_id=obj.pk)  # e.g. deactivating the org stops its keys at once
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
@@ -33,6 +38,14 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__username", "org__slug"]
     autocomplete_fields = ["user", "org"]
     list_select_related = ["user", "org"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        api_key_cache_invalidate(org_id=obj.org_id, user_id=obj.user_id)  # a role edit applies at once
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        api_key_cache_invalidate(org_id=obj.org_id, user_id=obj.user_id)
 
 
 class TeamMemberInline(admin.TabularInline):

@@ -43,7 +43,22 @@ def org_update(*, actor, org: Org, **changes) -> Org:
         org.full_clean()
         org.save()
         publish_on_commit(org=org, type="org.updated", data={"name": org.name, "timezone": org.timezone})
+        _forget_org_keys(org.pk)
     return org
+
+
+def _forget_member_keys(membership: Membership) -> None:
+    """API keys carry their user's role; a role change or removal must apply at once."""
+    from apps.accounts.services import api_key_cache_invalidate
+
+    org_id, user_id = membership.org_id, membership.user_id
+    transaction.on_commit(lambda: api_key_cache_invalidate(org_id=org_id, user_id=user_id))
+
+
+def _forget_org_keys(org_id) -> None:
+    from apps.accounts.services import api_key_cache_invalidate
+
+    transaction.on_commit(lambda: api_key_cache_invalidate(org_id=org_id))
 
 
 def _other_active_owners(membership: Membership) -> bool:
@@ -71,6 +86,7 @@ def membership_update(*, actor, membership: Membership, **changes) -> Membership
         locked.full_clean()
         locked.save()
         publish_on_commit(org=locked.org, type="member.updated", data=_member_data(locked))
+        _forget_member_keys(locked)
     return locked
 
 
@@ -84,6 +100,7 @@ def membership_remove(*, actor, membership: Membership) -> None:
         data = _member_data(locked)
         locked.delete()
         publish_on_commit(org=locked.org, type="member.removed", data=data)
+        _forget_member_keys(locked)
 
 
 def team_create(*, actor, slug: str, name: str, routing_strategy: str = Team.Routing.ROUND_ROBIN) -> Team:

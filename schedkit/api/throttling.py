@@ -1,10 +1,19 @@
 """DRF throttles backed by the default cache (Redis in production). Rates come from
-settings.THROTTLE_RATES at request time and accept forms like "60/min" or "5/15min"."""
+settings.THROTTLE_RATES at request time and accept forms like "60/min" or "5/15min".
+
+Counting is a fixed window: one atomic INCR (+EXPIRE) per request, in one Redis round trip.
+DRF's stock throttle keeps a list of every request's timestamp and rewrites it on each
+request — racy across processes and O(rate) per request (a 1200/min key pickles up to 1200
+floats every call). The trade-off: a client may burst up to twice the rate across a window
+boundary."""
 
 import hashlib
 import re
+import time
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
@@ -21,12 +30,39 @@ def parse_rate(rate: str | None):
     return int(count), int(multiplier or 1) * _UNITS[unit]
 
 
+def hit(key: str, window_seconds: int) -> int:
+    """Count one request in a window; returns the count so far."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        pipe = backend._cache.get_client(write=True).pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, window_seconds, nx=True)
+        return pipe.execute()[0]
+    backend.add(key, 0, window_seconds)
+    return backend.incr(key)
+
+
 class SettingsRateMixin:
     def get_rate(self):
         return settings.THROTTLE_RATES.get(self.scope)
 
     def parse_rate(self, rate):
         return parse_rate(rate)
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        self._wait = (window + 1) * self.duration - now
+        return hit(f"{self.key}:{window}", self.duration) <= self.num_requests
+
+    def wait(self):
+        return self._wait
 
 
 class AnonRateThrottle(SettingsRateMixin, throttling.AnonRateThrottle):

@@ -43,7 +43,7 @@ KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "schedkit")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "schedkit.cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": KEY_PREFIX,
         }

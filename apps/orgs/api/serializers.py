@@ -37,6 +37,9 @@ class UserSummarySerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
 
 
+_DATETIME = serializers.DateTimeField()
+
+
 class MembershipSerializer(StrictModelSerializer):
     user = UserSummarySerializer(read_only=True)
 
@@ -44,6 +47,20 @@ class MembershipSerializer(StrictModelSerializer):
         model = Membership
         fields = ["id", "user", "role", "skills", "active", "created_at"]
         read_only_fields = ["id", "user", "created_at"]
+
+    def to_representation(self, membership):
+        # Hand-written: a members page renders 50 of these on every poll, and DRF's generic
+        # field walk is most of the endpoint's time. tests/test_orgs.py proves it renders
+        # exactly what the declared fields would.
+        user = membership.user
+        return {
+            "id": str(membership.id),
+            "user": {"id": str(user.id), "email": user.email, "username": user.username, "name": user.name},
+            "role": membership.role,
+            "skills": membership.skills,
+            "active": membership.active,
+            "created_at": _DATETIME.to_representation(membership.created_at),
+        }
 
     def validate_skills(self, value):
         if not isinstance(value, list) or not all(isinstance(s, str) and s.strip() for s in value):

@@ -45,7 +45,9 @@ class OrgViewSet(SchedKitViewSet):
         return org_list_for_user(user=self.request.user, api_key=self.actor.api_key)
 
     def get_object(self):
-        return self.actor.org  # resolved from the URL slug by membership (404 otherwise)
+        # The actor's org was resolved from the URL slug by membership (404 otherwise); read
+        # the row fresh, since an API key's actor carries a cached snapshot of it.
+        return Org.objects.get(pk=self.actor.org_id)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -65,9 +67,10 @@ class OrgViewSet(SchedKitViewSet):
 
     @extend_schema(request=OrgUpdateSerializer, responses=OrgSerializer)
     def partial_update(self, request, *args, **kwargs):
-        serializer = OrgUpdateSerializer(self.get_object(), data=request.data, partial=True)
+        org = self.get_object()
+        serializer = OrgUpdateSerializer(org, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        org = services.org_update(actor=self.actor, org=self.get_object(), **serializer.validated_data)
+        org = services.org_update(actor=self.actor, org=org, **serializer.validated_data)
         return Response(OrgSerializer(org).data)
 
 
@@ -78,7 +81,19 @@ class MembershipFilter(filters.FilterSet):
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
-    queryset = Membership.objects.select_related("user")
+    # only() what the serializer renders: a full page instantiates 50 memberships and users.
+    queryset = Membership.objects.select_related("user").only(
+        "id",
+        "org_id",
+        "role",
+        "skills",
+        "active",
+        "created_at",
+        "user__id",
+        "user__email",
+        "user__username",
+        "user__name",
+    )
     serializer_class = MembershipSerializer
     filterset_class = MembershipFilter
     org_url_kwarg = "org_slug"
