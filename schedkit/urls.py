@@ -15,6 +15,8 @@ api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.orgs.api.urls")),
     path("", include("apps.events.api.urls")),
+    path("", include("apps.signals.api.urls")),
+    path("", include("apps.incidents.api.urls")),
     path("auth/link", account_views.magic_link, name="auth-link"),
 ]
 

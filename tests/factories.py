@@ -96,3 +96,8 @@ def _api_key(org):
 @tenancy.register(Event)
 def _event(org):
     return Event.objects.create(org=org, type="test.harness", data={"secret": "org-a"})
+
+
+# Each app registers its own models with the harness in tests/<app>/factories.py.
+from tests.incidents import factories as _incidents_factories  # noqa: E402,F401
+from tests.signals import factories as _signals_factories  # noqa: E402,F401

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.orgs",
     "apps.events",
+    "apps.signals",
+    "apps.incidents",
 ]
 
 MIDDLEWARE = [
