@@ -17,11 +17,20 @@ api_v1 = [
     path("", include("apps.events.api.urls")),
     path("", include("apps.signals.api.urls")),
     path("", include("apps.incidents.api.urls")),
+    path("", include("apps.scheduling.api.urls")),
+    path("", include("apps.bookings.api.urls")),
     path("auth/link", account_views.magic_link, name="auth-link"),
+]
+
+# The admin API (/admin/v1/…): admin, manager or frontdesk roles (SPEC §2).
+admin_api_v1 = [
+    path("", include("apps.scheduling.api.admin_urls")),
+    path("", include("apps.bookings.api.admin_urls")),
 ]
 
 urlpatterns = [
     path("v1/", include(api_v1)),
+    path("admin/v1/", include(admin_api_v1)),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-json"),
     path("openapi.yaml", SpectacularYAMLAPIView.as_view(), name="openapi-yaml"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-json"), name="docs"),

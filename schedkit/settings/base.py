@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.signals",
     "apps.incidents",
+    "apps.scheduling",
+    "apps.bookings",
 ]
 
 MIDDLEWARE = [
