@@ -41,6 +41,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("invites/<str:token>/", org_views.invite_accept, name="invite-accept-page"),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.incidents.urls")),
     path("", org_views.home, name="home"),
 ]
 

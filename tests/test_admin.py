@@ -11,7 +11,7 @@ from apps.accounts.models import User
 from tests import tenancy
 from tests.factories import OrgFactory
 
-OUR_APPS = ("accounts", "orgs", "events", "api")
+OUR_APPS = tuple(c.label for c in apps.get_app_configs() if c.name.startswith(("apps.", "schedkit.")))
 pytestmark = pytest.mark.django_db
 
 

@@ -34,4 +34,5 @@ CELERY_BEAT_SCHEDULE = {
     "events-outbox-relay": {"task": "events.outbox_relay", "schedule": timedelta(seconds=30)},
     "api-idempotency-prune": {"task": "api.idempotency_prune", "schedule": timedelta(hours=1)},
     "accounts-login-code-prune": {"task": "accounts.login_code_prune", "schedule": timedelta(hours=1)},
+    "incidents-sla-scan": {"task": "incidents.sla_scan", "schedule": timedelta(minutes=1)},
 }

@@ -5,7 +5,12 @@ from .env import env_str
 
 MAILJET_API_KEY = env_str("MAILJET_API_KEY")
 MAILJET_SECRET_KEY = env_str("MAILJET_SECRET_KEY")
-ANYMAIL = {"MAILJET_API_KEY": MAILJET_API_KEY, "MAILJET_SECRET_KEY": MAILJET_SECRET_KEY}
+ANYMAIL = {
+    "MAILJET_API_KEY": MAILJET_API_KEY,
+    "MAILJET_SECRET_KEY": MAILJET_SECRET_KEY,
+    # "user:pass" that Mailjet's inbound webhook presents (https://user:pass@host/intake/email/mailjet/)
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET") or None,
+}
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "anymail.backends.mailjet.EmailBackend" if MAILJET_API_KEY else "django.core.mail.backends.console.EmailBackend",

@@ -51,7 +51,8 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{KEY_PREFIX}:ch"},
+            # capacity: a burst of events must not overflow a subscriber's queue (default 100)
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{KEY_PREFIX}:ch", "capacity": 1000},
         }
     }
 else:

@@ -1,0 +1,56 @@
+"""Incident reads that cross the tenant line: always through for_actor()."""
+
+import uuid
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from rest_framework.exceptions import ValidationError
+
+from apps.incidents.filters import IncidentFilter
+from apps.incidents.models import Activity, Incident
+from apps.orgs.models import Membership
+
+_ASSIGNEE_ROWS = Membership.objects.select_related("user").only(
+    "id", "org_id", "role", "active", "user__id", "user__email", "user__name", "user__username"
+)
+ASSIGNEES = Prefetch("assignees", queryset=_ASSIGNEE_ROWS)
+# For hot lists: a plain list attribute, no related manager per incident.
+ASSIGNEES_LIST = Prefetch("assignees", queryset=_ASSIGNEE_ROWS, to_attr="prefetched_assignees")
+
+
+def incident_list(*, fetched_by, filters=None) -> QuerySet[Incident]:
+    queryset = Incident.objects.for_actor(fetched_by, "list").prefetch_related(ASSIGNEES_LIST)
+    if filters:
+        filterset = IncidentFilter(data=filters, queryset=queryset)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        queryset = filterset.qs
+    return queryset
+
+
+def access_incident(actor, incident_id) -> Incident:
+    try:
+        pk = uuid.UUID(str(incident_id))
+    except ValueError:
+        raise Http404 from None
+    incident = (
+        Incident.objects.for_actor(actor, "retrieve").select_related("org").prefetch_related(ASSIGNEES).filter(pk=pk)
+    ).first()
+    if incident is None:
+        raise Http404
+    return incident
+
+
+def incident_activity(*, incident: Incident) -> QuerySet[Activity]:
+    return Activity.objects.filter(incident=incident).select_related("actor").order_by("-id")
+
+
+def incident_by_customer_token(token: str) -> Incident:
+    incident = Incident.objects.filter(customer_token=token).first() if token and len(token) <= 64 else None
+    if incident is None:
+        raise Http404
+    return incident
+
+
+def assignable_members(*, org) -> QuerySet[Membership]:
+    return Membership.objects.filter(org=org, active=True).select_related("user").order_by("user__email")
