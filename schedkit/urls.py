@@ -42,6 +42,7 @@ urlpatterns = [
     path("invites/<str:token>/", org_views.invite_accept, name="invite-accept-page"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.incidents.urls")),
+    path("", include("apps.signals.urls")),
     path("", org_views.home, name="home"),
 ]
 

@@ -35,6 +35,12 @@ def _celery_tasks_run_inline():
 
 
 @pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploads (captures) land in a per-test folder, never in var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     """Rate-limit counters and cached state never leak between tests."""
     from django.core.cache import cache

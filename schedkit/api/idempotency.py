@@ -10,6 +10,7 @@ import hashlib
 import json
 from datetime import timedelta
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,7 +22,12 @@ STALE_CLAIM = timedelta(minutes=5)  # a claim whose request died is taken over a
 
 
 def request_fingerprint(request) -> str:
-    body = request._request.body or b""
+    try:
+        body = request._request.body or b""
+    except RequestDataTooBig:
+        raise Problem(
+            413, "REQUEST_TOO_LARGE", "Request too large", "The body exceeds the size this endpoint accepts."
+        ) from None
     try:
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, UnicodeDecodeError):

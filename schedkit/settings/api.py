@@ -49,6 +49,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "schedkit.api.schema.add_problem_responses",
+        "apps.signals.openapi.add_signal_stream",
     ],
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.orgs.models.Role"},
 }

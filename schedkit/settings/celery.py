@@ -34,5 +34,6 @@ CELERY_BEAT_SCHEDULE = {
     "events-outbox-relay": {"task": "events.outbox_relay", "schedule": timedelta(seconds=30)},
     "api-idempotency-prune": {"task": "api.idempotency_prune", "schedule": timedelta(hours=1)},
     "accounts-login-code-prune": {"task": "accounts.login_code_prune", "schedule": timedelta(hours=1)},
+    "signals-beacon-sweep": {"task": "signals.sweep_stale_beacons", "schedule": timedelta(seconds=30)},
     "incidents-sla-scan": {"task": "incidents.sla_scan", "schedule": timedelta(minutes=1)},
 }

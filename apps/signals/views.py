@@ -1,0 +1,65 @@
+"""Dispatcher pages: the live map of beacons and alerts (include apps.signals.urls at the root)."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from apps.orgs.roles import SCHEDULERS
+from apps.orgs.tenancy import resolve_actor
+from apps.signals import conf, selectors
+from apps.signals.models import Signal
+from schedkit.api.problems import Problem
+
+RECENT_ALERTS = 20
+
+
+def _problem_page(request, problem: Problem):
+    return render(request, "signals/problem.html", {"problem": problem}, status=problem.status_code)
+
+
+@login_required
+def live_map(request):
+    """Active beacons (live positions from the cache) and recent alerts, kept live over the
+    org websocket by static/signals/map.js. Dispatchers only (scheduler and above)."""
+    try:
+        actor = resolve_actor(request, require_org=True)
+    except Problem as problem:
+        return _problem_page(request, problem)
+    if actor.role not in SCHEDULERS:
+        return _problem_page(
+            request, Problem(403, "PERMISSION_DENIED", "Dispatchers only", "The live map is for schedulers and above.")
+        )
+    beacons = list(selectors.active_beacons(fetched_by=actor)[:500])
+    positions = selectors.live_positions(beacons)
+    markers = []
+    for beacon in beacons:
+        position = positions.get(beacon.pk)
+        markers.append(
+            {
+                "beacon_id": str(beacon.pk),
+                "membership_id": str(beacon.membership_id),
+                "name": (beacon.user.name or beacon.user.email) if beacon.user else "",
+                "lat": position["lat"] if position else beacon.lat,
+                "lng": position["lng"] if position else beacon.lng,
+                "ts": position["ts"] if position else beacon.started_at.isoformat(),
+                "stale": position is None,
+            }
+        )
+    alerts = [
+        {
+            "id": str(s.pk),
+            "title": s.title or s.text[:80],
+            "text": s.text,
+            "lat": s.lat,
+            "lng": s.lng,
+            "ts": s.created_at.isoformat(),
+        }
+        for s in selectors.signal_list(fetched_by=actor).filter(type=Signal.Type.ALERT)[:RECENT_ALERTS]
+    ]
+    config = {
+        "org": actor.org.slug,
+        "tileUrl": conf.get("SIGNALS_MAP_TILE_URL"),
+        "tileAttribution": conf.get("SIGNALS_MAP_TILE_ATTRIBUTION"),
+        "staleAfterSeconds": conf.beacon_timeout(),
+    }
+    context = {"org": actor.org, "markers": markers, "alerts": alerts, "map_config": config}
+    return render(request, "signals/map.html", context)
