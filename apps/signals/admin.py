@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from apps.signals.models import Beacon, PushSubscription, Signal
 
@@ -36,6 +37,7 @@ class BeaconAdmin(admin.ModelAdmin):
 
 @admin.register(PushSubscription)
 class PushSubscriptionAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # push endpoints are https
     list_display = ["id", "org", "user", "endpoint", "last_success_at", "failures", "created_at"]
     list_filter = ["org"]
     search_fields = ["user__email", "endpoint", "org__slug"]

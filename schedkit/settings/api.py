@@ -48,8 +48,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "schedkit.api.schema.add_problem_responses",
         "apps.signals.openapi.add_signal_stream",
+        "schedkit.api.schema.add_problem_responses",  # last: covers operations added by hooks too
     ],
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.orgs.models.Role"},
 }
