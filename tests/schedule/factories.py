@@ -1,0 +1,1 @@
+"""Factories and org-isolation harness registrations for the schedule app."""
