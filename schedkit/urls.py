@@ -44,6 +44,7 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.incidents.urls")),
     path("", include("apps.signals.urls")),
+    path("", include("apps.bookings.urls")),
     path("", org_views.home, name="home"),
 ]
 

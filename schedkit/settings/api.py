@@ -30,6 +30,7 @@ THROTTLE_RATES = {
     "login_email": env_str("THROTTLE_LOGIN_EMAIL", "5/15min"),
     "login_ip": env_str("THROTTLE_LOGIN_IP", "20/15min"),
     "verify_ip": env_str("THROTTLE_VERIFY_IP", "30/15min"),
+    "booking": env_str("THROTTLE_BOOKING", "10/min"),  # booking POSTs per client address
 }
 
 SPECTACULAR_SETTINGS = {

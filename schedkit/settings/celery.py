@@ -35,5 +35,8 @@ CELERY_BEAT_SCHEDULE = {
     "api-idempotency-prune": {"task": "api.idempotency_prune", "schedule": timedelta(hours=1)},
     "accounts-login-code-prune": {"task": "accounts.login_code_prune", "schedule": timedelta(hours=1)},
     "signals-beacon-sweep": {"task": "signals.sweep_stale_beacons", "schedule": timedelta(seconds=30)},
+    "bookings-holds-expire": {"task": "bookings.holds_expire", "schedule": timedelta(minutes=1)},
+    "bookings-webhook-retry": {"task": "bookings.webhook_retry", "schedule": timedelta(minutes=1)},
+    "scheduling-slots-generate": {"task": "scheduling.slots_generate", "schedule": timedelta(hours=1)},
     "incidents-sla-scan": {"task": "incidents.sla_scan", "schedule": timedelta(minutes=1)},
 }

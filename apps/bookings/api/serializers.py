@@ -1,0 +1,217 @@
+from rest_framework import serializers
+
+from apps.bookings.models import Booking, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from apps.orgs.models import validate_timezone
+from apps.scheduling.api.serializers import SlotSerializer
+from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
+
+
+def _tz(value):
+    from django.core.exceptions import ValidationError
+
+    if not value:
+        return value
+    try:
+        validate_timezone(value)
+    except ValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from None
+    return value
+
+
+class AttendeeMixin(StrictSerializer):
+    attendee_name = serializers.CharField(max_length=200)
+    attendee_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    attendee_phone = serializers.RegexField(r"^\+?[0-9 ()-]{5,30}$", required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    timezone = serializers.CharField(max_length=64, required=False, allow_blank=True, default="", validators=[_tz])
+
+
+class HoldSerializer(AttendeeMixin):
+    slot_id = serializers.UUIDField()
+
+
+class BookSerializer(AttendeeMixin):
+    start_time = serializers.DateTimeField()
+    attendee_email = serializers.EmailField()
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    """Attendee contact details are masked: the full values never leave the admin screens."""
+
+    status = serializers.CharField(read_only=True, help_text="held, pending, confirmed, cancelled, expired, declined")
+    slot_id = serializers.UUIDField(read_only=True, allow_null=True)
+    event_type_id = serializers.UUIDField(read_only=True, allow_null=True)
+    person_id = serializers.UUIDField(read_only=True, allow_null=True)
+    attendee_email = serializers.SerializerMethodField()
+    attendee_phone = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "status",
+            "slot_id",
+            "event_type_id",
+            "person_id",
+            "start_at",
+            "end_at",
+            "hold_expires_at",
+            "attendee_name",
+            "attendee_email",
+            "attendee_phone",
+            "notes",
+            "timezone",
+            "confirmed_at",
+            "cancelled_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_attendee_email(self, obj) -> str:
+        from apps.bookings.pii import mask_email
+
+        value = obj.attendee_email
+        return mask_email(value) if value else ""
+
+    def get_attendee_phone(self, obj) -> str:
+        value = obj.attendee_phone
+        return f"***{value[-3:]}" if value else ""
+
+
+class BookedSerializer(BookingSerializer):
+    cancel_url = serializers.CharField(read_only=True)
+    reschedule_url = serializers.CharField(read_only=True)
+
+    class Meta(BookingSerializer.Meta):
+        fields = [*BookingSerializer.Meta.fields, "cancel_url", "reschedule_url"]
+        read_only_fields = fields
+
+
+class AdminBookingPatchSerializer(StrictSerializer):
+    action = serializers.ChoiceField(choices=["cancel", "reschedule"])
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    slot_id = serializers.UUIDField(required=False)
+    start_time = serializers.DateTimeField(required=False)
+
+
+class ManageCancelSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ManageRescheduleSerializer(StrictSerializer):
+    start_time = serializers.DateTimeField()
+
+
+class ExposureQuerySerializer(StrictSerializer):
+    location_id = serializers.UUIDField()
+    person_id = serializers.UUIDField(required=False)
+    date = serializers.DateField()
+
+
+class DatesQuerySerializer(StrictSerializer):
+    location_id = serializers.UUIDField()
+    person_id = serializers.UUIDField(required=False)
+    days = serializers.IntegerField(min_value=1, max_value=90, required=False, default=14)
+
+
+class ExposureSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    slots = SlotSerializer(many=True)
+    total = serializers.IntegerField()
+    has_more = serializers.BooleanField()
+    variant = serializers.CharField()
+
+
+class DateCountSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    available = serializers.IntegerField()
+
+
+class DatesSerializer(serializers.Serializer):
+    results = DateCountSerializer(many=True)
+
+
+class HostSlotQuerySerializer(StrictSerializer):
+    date = serializers.DateField()
+    timezone = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[_tz])
+
+
+class HostSlotSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    seats_left = serializers.IntegerField()
+
+
+class HostSlotsSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    timezone = serializers.CharField()
+    slots = HostSlotSerializer(many=True)
+
+
+class EventTypeSerializer(StrictModelSerializer):
+    person_id = serializers.UUIDField(required=False, allow_null=True)
+    team_id = serializers.UUIDField(required=False, allow_null=True)
+    location_id = serializers.UUIDField(required=False, allow_null=True)
+
+    class Meta:
+        model = EventType
+        fields = [
+            "id",
+            "person_id",
+            "team_id",
+            "slug",
+            "title",
+            "duration_minutes",
+            "capacity",
+            "requires_confirmation",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "minimum_notice_minutes",
+            "booking_window_days",
+            "per_day_limit",
+            "location_id",
+            "webhook_url",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+
+class EventTypeUpdateSerializer(EventTypeSerializer):
+    person_id = serializers.UUIDField(read_only=True)
+    team_id = serializers.UUIDField(read_only=True)
+
+
+class WebhookEndpointSerializer(StrictModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "secret", "event_prefix", "active", "created_at"]
+        read_only_fields = ["id", "secret", "created_at"]
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = ["id", "status_code", "error", "duration_ms", "created_at"]
+        read_only_fields = fields
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    attempt_log = WebhookAttemptSerializer(many=True, read_only=True)
+    status = serializers.CharField(read_only=True, help_text="pending, delivered, failed")
+    event_id = serializers.UUIDField(read_only=True)
+    event_type = serializers.CharField(source="event.type", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event_id",
+            "event_type",
+            "url",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "attempt_log",
+            "created_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,472 @@
+"""Every booking write: hold → confirm, expiry, cancel, reschedule, event-type bookings.
+
+Lock order is always slot row, then booking row, so concurrent flows cannot deadlock. On
+PostgreSQL an exclusion constraint (migration 0002) makes a person's double booking
+impossible even if a code path forgets the check below; on SQLite the check alone holds,
+serialized by the database's single writer."""
+
+import hashlib
+import random
+import secrets
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from apps.bookings import metrics
+from apps.bookings.models import ACTIVE_STATUSES, Booking, EventType
+from apps.bookings.pii import blind_index, encrypt
+from apps.events.publish import publish_on_commit
+from apps.orgs.models import Team, TeamMember
+from apps.scheduling.models import Person, SlotInstance
+from schedkit.api.problems import Problem
+
+HOLD_TTL = timedelta(minutes=10)
+Status = Booking.Status
+
+
+def booking_data(booking: Booking) -> dict:
+    """The event payload: no attendee email/phone (PII stays encrypted in the database)."""
+    return {
+        "id": booking.pk,
+        "status": booking.status,
+        "slot_id": booking.slot_id,
+        "event_type_id": booking.event_type_id,
+        "person_id": booking.person_id,
+        "start_at": booking.start_at,
+        "end_at": booking.end_at,
+        "attendee_name": booking.attendee_name,
+    }
+
+
+def _slot_full() -> Problem:
+    metrics.BOOKING_CONFLICTS.labels("SLOT_FULL").inc()
+    return Problem(409, "SLOT_FULL", "Slot is full", "No capacity left at this time; pick another slot.")
+
+
+def _person_unavailable() -> Problem:
+    metrics.BOOKING_CONFLICTS.labels("PERSON_UNAVAILABLE").inc()
+    return Problem(409, "PERSON_UNAVAILABLE", "Person unavailable", "The person is already booked at this time.")
+
+
+def _person_busy(*, person_id, start_at, end_at, seat_group: str, exclude_pk=None) -> bool:
+    if person_id is None:
+        return False
+    clash = Booking.objects.filter(
+        person_id=person_id, status__in=ACTIVE_STATUSES, start_at__lt=end_at, end_at__gt=start_at
+    ).exclude(seat_group=seat_group)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    return clash.exists()
+
+
+def _save_booking(booking: Booking) -> None:
+    """Insert/update inside a savepoint: the exclusion constraint's violation is a 409."""
+    booking.full_clean(exclude=["slot", "event_type", "person", "user", "rescheduled_from", "org"])
+    try:
+        with transaction.atomic():
+            booking.save()
+    except IntegrityError as exc:
+        if "booking_person_no_overlap" in str(exc):
+            raise _person_unavailable() from None
+        raise
+
+
+def _attendee_fields(*, attendee_email: str, attendee_phone: str) -> dict:
+    return {
+        "attendee_email_enc": encrypt(attendee_email),
+        "attendee_phone_enc": encrypt(attendee_phone),
+        "email_index": blind_index(attendee_email, kind="email"),
+        "phone_index": blind_index(attendee_phone, kind="phone"),
+    }
+
+
+def _new_token() -> tuple[str, str]:
+    raw = secrets.token_urlsafe(24)
+    return raw, hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- slot holds ---------------------------------------------------------------------------
+
+
+def _expire_slot_holds(slot: SlotInstance, now) -> int:
+    """With the slot row locked: turn its overdue holds into `expired`, returning capacity."""
+    expired = Booking.objects.filter(slot=slot, status=Status.HELD, hold_expires_at__lte=now).update(
+        status=Status.EXPIRED, updated_at=now
+    )
+    if expired:
+        slot.hold = max(0, slot.hold - expired)
+        slot.refresh_status()
+        slot.save(update_fields=["hold", "status", "updated_at"])
+    return expired
+
+
+def booking_hold(
+    *,
+    actor_or_none,
+    slot: SlotInstance,
+    attendee_name: str,
+    attendee_email: str = "",
+    attendee_phone: str = "",
+    notes: str = "",
+    timezone_name: str = "",
+) -> Booking:
+    now = timezone.now()
+    if slot.person_id:
+        _expire_person_holds(slot.person_id, now)
+    with transaction.atomic():
+        slot = SlotInstance.objects.select_for_update().get(pk=slot.pk)
+        _expire_slot_holds(slot, now)
+        if slot.status == SlotInstance.Status.BLOCKED or slot.start_at <= now:
+            raise Problem(409, "SLOT_UNAVAILABLE", "Slot unavailable", "This slot is blocked or already started.")
+        if slot.remaining <= 0:
+            raise _slot_full()
+        seat_group = f"slot:{slot.pk}"
+        if _person_busy(person_id=slot.person_id, start_at=slot.start_at, end_at=slot.end_at, seat_group=seat_group):
+            raise _person_unavailable()
+        booking = Booking(
+            org_id=slot.org_id,
+            slot=slot,
+            person_id=slot.person_id,
+            user=getattr(actor_or_none, "user", None),
+            start_at=slot.start_at,
+            end_at=slot.end_at,
+            seat_group=seat_group,
+            status=Status.HELD,
+            hold_expires_at=now + HOLD_TTL,
+            attendee_name=attendee_name,
+            notes=notes,
+            timezone=timezone_name,
+            **_attendee_fields(attendee_email=attendee_email, attendee_phone=attendee_phone),
+        )
+        _save_booking(booking)
+        slot.hold += 1
+        slot.refresh_status()
+        slot.save(update_fields=["hold", "status", "updated_at"])
+        publish_on_commit(org=slot.org, type="booking.created", data=booking_data(booking))
+    return booking
+
+
+def booking_confirm(*, actor_or_none, booking: Booking) -> Booking:
+    now = timezone.now()
+    expired = False
+    with transaction.atomic():
+        slot = SlotInstance.objects.select_for_update().get(pk=booking.slot_id) if booking.slot_id else None
+        booking = Booking.objects.select_for_update().select_related("org").get(pk=booking.pk)
+        if booking.status == Status.CONFIRMED:
+            return booking  # confirming twice is harmless
+        if booking.status == Status.PENDING:
+            return _host_decide(booking=booking, accept=True, now=now)
+        if booking.status == Status.HELD and booking.hold_expires_at and booking.hold_expires_at <= now:
+            _expire_slot_holds(slot, now)
+            expired = True
+        elif booking.status != Status.HELD:
+            raise Problem(
+                409, "BOOKING_NOT_HELD", "Booking is not held", f"The booking is {booking.status}; hold a slot again."
+            )
+        else:
+            slot.hold = max(0, slot.hold - 1)
+            slot.booked += 1
+            slot.refresh_status()
+            slot.save(update_fields=["hold", "booked", "status", "updated_at"])
+            booking.status = Status.CONFIRMED
+            booking.confirmed_at = now
+            booking.hold_expires_at = None
+            metrics.HOLD_TO_CONFIRM.observe((now - booking.created_at).total_seconds() * 1000)
+            booking.save(update_fields=["status", "confirmed_at", "hold_expires_at", "updated_at"])
+            publish_on_commit(org=booking.org, type="booking.confirmed", data=booking_data(booking))
+    if expired:
+        raise Problem(410, "HOLD_EXPIRED", "Hold expired", "The 10-minute hold ran out; hold the slot again.")
+    return booking
+
+
+def _expire_person_holds(person_id, now) -> None:
+    """A person's overdue holds elsewhere must not block them (nor the exclusion constraint):
+    expire them first, one slot lock at a time, before the new hold takes its lock."""
+    slot_ids = set(
+        Booking.objects.filter(
+            person_id=person_id, status=Status.HELD, hold_expires_at__lte=now, slot__isnull=False
+        ).values_list("slot_id", flat=True)
+    )
+    for slot_id in slot_ids:
+        with transaction.atomic():
+            other = SlotInstance.objects.select_for_update().filter(pk=slot_id).first()
+            if other is not None:
+                _expire_slot_holds(other, now)
+
+
+def holds_expire_due(*, limit: int = 1000) -> int:
+    """The minutely job (and reads call it too): expire overdue holds, restoring capacity."""
+    now = timezone.now()
+    slot_ids = list(
+        Booking.objects.filter(status=Status.HELD, hold_expires_at__lte=now, slot__isnull=False)
+        .values_list("slot_id", flat=True)
+        .distinct()[:limit]
+    )
+    total = 0
+    for slot_id in slot_ids:
+        with transaction.atomic():
+            slot = SlotInstance.objects.select_for_update().filter(pk=slot_id).first()
+            if slot is not None:
+                total += _expire_slot_holds(slot, now)
+    # Event-type holds have no slot counters: just the status.
+    total += Booking.objects.filter(status=Status.HELD, hold_expires_at__lte=now, slot__isnull=True).update(
+        status=Status.EXPIRED, updated_at=now
+    )
+    return total
+
+
+# --- cancel / reschedule ------------------------------------------------------------------
+
+
+def _release_seat(slot: SlotInstance | None, status: str) -> None:
+    if slot is None:
+        return
+    if status == Status.HELD:
+        slot.hold = max(0, slot.hold - 1)
+    elif status in (Status.CONFIRMED, Status.PENDING):
+        slot.booked = max(0, slot.booked - 1)
+    slot.refresh_status()
+    slot.save(update_fields=["hold", "booked", "status", "updated_at"])
+
+
+def booking_cancel(*, actor_or_none, booking: Booking, reason: str = "") -> Booking:
+    with transaction.atomic():
+        slot = SlotInstance.objects.select_for_update().get(pk=booking.slot_id) if booking.slot_id else None
+        booking = Booking.objects.select_for_update().select_related("org").get(pk=booking.pk)
+        if booking.status not in ACTIVE_STATUSES:
+            raise Problem(409, "BOOKING_NOT_ACTIVE", "Booking is not active", f"The booking is {booking.status}.")
+        _release_seat(slot, booking.status)
+        booking.status = Status.CANCELLED
+        booking.cancelled_at = timezone.now()
+        booking.cancel_reason = reason[:500]
+        booking.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+        publish_on_commit(org=booking.org, type="booking.cancelled", data={**booking_data(booking), "reason": reason})
+    return booking
+
+
+def booking_reschedule(
+    *, actor_or_none, booking: Booking, new_slot: SlotInstance | None = None, new_start=None
+) -> Booking:
+    """Move an active booking to another slot (slot bookings) or start time (event types)."""
+    if booking.slot_id is not None:
+        if new_slot is None:
+            raise Problem(400, "VALIDATION_ERROR", "Invalid input", "slot_id: a slot booking moves to another slot.")
+        return _reschedule_slot(booking=booking, new_slot=new_slot)
+    if new_start is None:
+        raise Problem(400, "VALIDATION_ERROR", "Invalid input", "start_time: required to reschedule.")
+    return _reschedule_event(booking=booking, new_start=new_start)
+
+
+def _reschedule_slot(*, booking: Booking, new_slot: SlotInstance) -> Booking:
+    if new_slot.pk == booking.slot_id:
+        return booking
+    now = timezone.now()
+    with transaction.atomic():
+        locked = {
+            s.pk: s
+            for s in SlotInstance.objects.select_for_update()
+            .filter(pk__in=[booking.slot_id, new_slot.pk])
+            .order_by("pk")
+        }
+        old, new = locked[booking.slot_id], locked[new_slot.pk]
+        booking = Booking.objects.select_for_update().select_related("org").get(pk=booking.pk)
+        if booking.status not in ACTIVE_STATUSES:
+            raise Problem(409, "BOOKING_NOT_ACTIVE", "Booking is not active", f"The booking is {booking.status}.")
+        if new.org_id != booking.org_id:
+            raise Problem(404, "NOT_FOUND", "Not found", "No such slot in this organization.")
+        _expire_slot_holds(new, now)
+        if new.status == SlotInstance.Status.BLOCKED or new.start_at <= now:
+            raise Problem(409, "SLOT_UNAVAILABLE", "Slot unavailable", "This slot is blocked or already started.")
+        if new.remaining <= 0:
+            raise _slot_full()
+        seat_group = f"slot:{new.pk}"
+        if _person_busy(
+            person_id=new.person_id,
+            start_at=new.start_at,
+            end_at=new.end_at,
+            seat_group=seat_group,
+            exclude_pk=booking.pk,
+        ):
+            raise _person_unavailable()
+        status = booking.status
+        _release_seat(old, status)
+        if status == Status.HELD:
+            new.hold += 1
+        else:
+            new.booked += 1
+        new.refresh_status()
+        new.save(update_fields=["hold", "booked", "status", "updated_at"])
+        previous = {"start_at": booking.start_at, "slot_id": booking.slot_id}
+        booking.slot, booking.person_id = new, new.person_id
+        booking.start_at, booking.end_at, booking.seat_group = new.start_at, new.end_at, seat_group
+        _save_booking(booking)
+        publish_on_commit(
+            org=booking.org, type="booking.rescheduled", data={**booking_data(booking), "previous": previous}
+        )
+    return booking
+
+
+def _reschedule_event(*, booking: Booking, new_start) -> Booking:
+    from apps.bookings.selectors import host_is_free
+
+    event_type = booking.event_type
+    end = new_start + timedelta(minutes=event_type.duration_minutes)
+    with transaction.atomic():
+        Person.objects.select_for_update().filter(pk=booking.person_id).first()
+        booking = Booking.objects.select_for_update().select_related("org").get(pk=booking.pk)
+        if booking.status not in ACTIVE_STATUSES:
+            raise Problem(409, "BOOKING_NOT_ACTIVE", "Booking is not active", f"The booking is {booking.status}.")
+        if not host_is_free(event_type=event_type, person=booking.person, start_at=new_start, exclude_pk=booking.pk):
+            raise Problem(409, "SLOT_UNAVAILABLE", "Time unavailable", "The host is not available at that time.")
+        previous = {"start_at": booking.start_at}
+        booking.start_at, booking.end_at = new_start, end
+        booking.seat_group = f"et:{event_type.pk}:{new_start.isoformat()}"
+        _save_booking(booking)
+        publish_on_commit(
+            org=booking.org, type="booking.rescheduled", data={**booking_data(booking), "previous": previous}
+        )
+    return booking
+
+
+# --- event types and host bookings --------------------------------------------------------
+
+
+def event_type_create(*, actor, **fields) -> EventType:
+    event_type = EventType(org_id=actor.org_id, **fields)
+    if event_type.person_id or event_type.team_id:
+        owner = Q(person=event_type.person) if event_type.person_id else Q(team=event_type.team)
+        if EventType.objects.filter(owner, slug=event_type.slug).exists():
+            raise Problem(409, "EVENT_TYPE_SLUG_TAKEN", "Slug taken", f"The slug {event_type.slug!r} is in use.")
+    event_type.full_clean()
+    event_type.save()
+    return event_type
+
+
+def event_type_update(*, actor, event_type: EventType, **changes) -> EventType:
+    for field, value in changes.items():
+        setattr(event_type, field, value)
+    event_type.full_clean()
+    event_type.save()
+    return event_type
+
+
+def _pick_team_member(*, event_type: EventType, team: Team, start_at) -> tuple[Person, TeamMember]:
+    from apps.bookings.selectors import host_is_free
+
+    members = list(
+        TeamMember.objects.filter(team=team, active=True, membership__active=True, membership__person__active=True)
+        .select_related("membership__person__location", "membership__person__org")
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
+    )
+    free = [tm for tm in members if host_is_free(event_type=event_type, person=tm.membership.person, start_at=start_at)]
+    if not free:
+        raise Problem(409, "SLOT_UNAVAILABLE", "Time unavailable", "No team member is available at that time.")
+    chosen = random.choice(free) if team.routing_strategy == Team.Routing.RANDOM else free[0]
+    return chosen.membership.person, chosen
+
+
+def booking_book(
+    *,
+    event_type: EventType,
+    start_at,
+    attendee_name: str,
+    attendee_email: str,
+    attendee_phone: str = "",
+    notes: str = "",
+    timezone_name: str = "",
+    user=None,
+) -> tuple[Booking, str]:
+    """A public booking of an event type (a person's, or a team's by its routing strategy).
+    Returns the booking and the raw manage token for the cancel/reschedule/confirm links."""
+    from apps.bookings.selectors import host_is_free
+
+    end_at = start_at + timedelta(minutes=event_type.duration_minutes)
+    raw, hashed = _new_token()
+    with transaction.atomic():
+        team_member = None
+        if event_type.team_id:
+            # One lock per team serializes its assignments (fair rotation, no double pick).
+            team = Team.objects.select_for_update().get(pk=event_type.team_id)
+            person, team_member = _pick_team_member(event_type=event_type, team=team, start_at=start_at)
+        else:
+            person = event_type.person
+        person = Person.objects.select_for_update(of=("self",)).select_related("location", "org").get(pk=person.pk)
+        if not host_is_free(event_type=event_type, person=person, start_at=start_at):
+            taken = Booking.objects.filter(
+                event_type=event_type, person=person, start_at=start_at, status__in=ACTIVE_STATUSES
+            ).aggregate(n=Count("id"))["n"]
+            if taken >= event_type.capacity:
+                raise _slot_full()
+            raise Problem(409, "SLOT_UNAVAILABLE", "Time unavailable", "That time is not bookable; pick another.")
+        booking = Booking(
+            org_id=event_type.org_id,
+            event_type=event_type,
+            person=person,
+            user=user,
+            start_at=start_at,
+            end_at=end_at,
+            seat_group=f"et:{event_type.pk}:{start_at.isoformat()}",
+            status=Status.PENDING if event_type.requires_confirmation else Status.CONFIRMED,
+            confirmed_at=None if event_type.requires_confirmation else timezone.now(),
+            attendee_name=attendee_name,
+            notes=notes,
+            timezone=timezone_name,
+            token_hash=hashed,
+            **_attendee_fields(attendee_email=attendee_email, attendee_phone=attendee_phone),
+        )
+        _save_booking(booking)
+        if team_member is not None:
+            TeamMember.objects.filter(pk=team_member.pk).update(last_assigned_at=timezone.now())
+        org = event_type.org
+        publish_on_commit(org=org, type="booking.created", data=booking_data(booking))
+        if booking.status == Status.CONFIRMED:
+            publish_on_commit(org=org, type="booking.confirmed", data=booking_data(booking))
+        _email_on_commit(booking, raw, "created")
+    return booking, raw
+
+
+def _host_decide(*, booking: Booking, accept: bool, now) -> Booking:
+    if accept:
+        booking.status, booking.confirmed_at = Status.CONFIRMED, now
+        booking.save(update_fields=["status", "confirmed_at", "updated_at"])
+        publish_on_commit(org=booking.org, type="booking.confirmed", data=booking_data(booking))
+    else:
+        booking.status, booking.cancelled_at = Status.DECLINED, now
+        booking.save(update_fields=["status", "cancelled_at", "updated_at"])
+        publish_on_commit(
+            org=booking.org, type="booking.cancelled", data={**booking_data(booking), "reason": "declined"}
+        )
+    return booking
+
+
+def booking_host_decision(*, booking: Booking, accept: bool) -> Booking:
+    """The host's confirm/decline (tokenized email link) of a `pending` booking."""
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().select_related("org").get(pk=booking.pk)
+        if booking.status != Status.PENDING:
+            raise Problem(409, "BOOKING_NOT_PENDING", "Booking is not pending", f"The booking is {booking.status}.")
+        booking = _host_decide(booking=booking, accept=accept, now=timezone.now())
+        _email_on_commit(booking, None, "confirmed" if accept else "declined")
+    return booking
+
+
+def _email_on_commit(booking: Booking, raw_token: str | None, kind: str) -> None:
+    from apps.bookings.tasks import send_booking_email
+
+    booking_id = str(booking.pk)
+    transaction.on_commit(lambda: _enqueue(send_booking_email, booking_id, raw_token, kind))
+
+
+def _enqueue(task, *args) -> None:
+    try:
+        task.delay(*args)
+    except Exception:  # noqa: BLE001 - delivery never fails the booking
+        import logging
+
+        logging.getLogger(__name__).warning("could not enqueue %s", task.name)

@@ -1,0 +1,155 @@
+"""Public booking pages (no login): pick a date and a time, book, then manage the booking
+from the emailed links. One view serves the full page and its htmx slot-list partial."""
+
+import zoneinfo
+from datetime import date, datetime, timedelta
+
+from django import forms
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from apps.bookings import selectors, services
+from apps.bookings.emails import host_token_booking_id, manage_urls
+from apps.bookings.models import Booking
+from apps.orgs.models import validate_timezone
+from schedkit.api.problems import Problem
+
+
+class BookForm(forms.Form):
+    start_time = forms.DateTimeField()
+    attendee_name = forms.CharField(max_length=200)
+    attendee_email = forms.EmailField()
+    attendee_phone = forms.RegexField(r"^\+?[0-9 ()-]{5,30}$", required=False)
+    notes = forms.CharField(max_length=2000, required=False)
+
+
+def _day(request, tz_name: str) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date() + timedelta(days=1)
+
+
+def _tz(request, default: str) -> str:
+    name = request.GET.get("timezone") or request.POST.get("timezone") or default
+    try:
+        validate_timezone(name)
+    except Exception:  # noqa: BLE001 - a bad zone falls back to the host's
+        return default
+    return name
+
+
+def _render_booking_page(request, event_type, slots_for, default_tz):
+    tz_name = _tz(request, default_tz)
+    day = _day(request, tz_name)
+    context = {"event_type": event_type, "day": day, "tz_name": tz_name, "form": BookForm()}
+    status = 200
+    if request.method == "POST":
+        form = BookForm(request.POST)
+        context["form"] = form
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                booking, raw = services.booking_book(
+                    event_type=event_type,
+                    start_at=data.pop("start_time"),
+                    timezone_name=tz_name,
+                    attendee_phone=data.pop("attendee_phone") or "",
+                    notes=data.pop("notes") or "",
+                    **data,
+                )
+            except Problem as problem:
+                context["error"], status = problem.detail, problem.status_code
+            else:
+                return render(
+                    request,
+                    "bookings/booked.html",
+                    {"booking": booking, "event_type": event_type, "tz_name": tz_name, **manage_urls(raw)},
+                    status=201,
+                )
+        else:
+            status = 400
+    context["slots"] = [
+        {**s, "label": s["start"].astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")}
+        for s in slots_for(day, tz_name)
+    ]
+    context["prev_day"], context["next_day"] = day - timedelta(days=1), day + timedelta(days=1)
+    template = "bookings/partials/slots.html" if getattr(request, "htmx", False) else "bookings/book.html"
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def person_book_page(request, username, event_slug):
+    event_type = selectors.person_event_type(username=username, slug=event_slug)
+    person = event_type.person
+
+    def slots_for(day, tz_name):
+        return selectors.host_slots(event_type=event_type, person=person, day=day, tz_name=tz_name)
+
+    return _render_booking_page(request, event_type, slots_for, person.tz_name)
+
+
+@require_http_methods(["GET", "POST"])
+def team_book_page(request, org_slug, team_slug, event_slug):
+    event_type = selectors.team_event_type(org_slug=org_slug, team_slug=team_slug, slug=event_slug)
+
+    def slots_for(day, tz_name):
+        return selectors.team_slots(event_type=event_type, day=day, tz_name=tz_name)
+
+    return _render_booking_page(request, event_type, slots_for, event_type.org.timezone)
+
+
+@require_http_methods(["GET", "POST"])
+def manage_page(request, token, operation):
+    booking = selectors.booking_by_token(token)
+    if operation not in ("cancel", "reschedule"):
+        raise Http404
+    tz_name = booking.timezone or (booking.person.tz_name if booking.person_id else "UTC")
+    context = {"booking": booking, "operation": operation, "tz_name": tz_name, "token": token}
+    status = 200
+    if request.method == "POST":
+        try:
+            if operation == "cancel":
+                booking = services.booking_cancel(
+                    actor_or_none=None, booking=booking, reason=request.POST.get("reason", "")[:500]
+                )
+            else:
+                start = datetime.fromisoformat(request.POST.get("start_time", ""))
+                if start.tzinfo is None:
+                    raise Problem(400, "VALIDATION_ERROR", "Invalid input", "start_time needs a UTC offset.")
+                booking = services.booking_reschedule(actor_or_none=None, booking=booking, new_start=start)
+            context.update(booking=booking, done=True)
+        except ValueError:
+            context["error"], status = "Pick a time from the list.", 400
+        except Problem as problem:
+            context["error"], status = problem.detail, problem.status_code
+    if operation == "reschedule" and booking.event_type_id and booking.status in ("pending", "confirmed"):
+        day = _day(request, tz_name)
+        slots = selectors.host_slots(
+            event_type=booking.event_type, person=booking.person, day=day, tz_name=tz_name, exclude_pk=booking.pk
+        )
+        context.update(
+            day=day,
+            prev_day=day - timedelta(days=1),
+            next_day=day + timedelta(days=1),
+            slots=[{**s, "label": s["start"].astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")} for s in slots],
+        )
+    return render(request, "bookings/manage.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def host_decision_page(request, token, decision):
+    booking_id = host_token_booking_id(token)
+    booking = Booking.objects.filter(pk=booking_id).select_related("event_type").first() if booking_id else None
+    if booking is None or decision not in ("confirm", "decline"):
+        raise Http404
+    context, status = {"booking": booking, "decision": decision}, 200
+    if request.method == "POST":
+        try:
+            context["booking"] = services.booking_host_decision(booking=booking, accept=decision == "confirm")
+            context["done"] = True
+        except Problem as problem:
+            context["error"], status = problem.detail, problem.status_code
+    return render(request, "bookings/host_decision.html", context, status=status)
