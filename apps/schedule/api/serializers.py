@@ -1,0 +1,214 @@
+from datetime import UTC
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.orgs.models import validate_timezone
+from apps.schedule import recurrence
+from apps.schedule.models import ScheduleFeed, Status
+from schedkit.api.serializers import StrictSerializer
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": "^(" + "|".join(Status.values) + ")$", "description": ", ".join(Status.values)}
+)
+class EntryStatusField(serializers.ChoiceField):
+    """Documented as a pattern: an enum here would collide with incidents' `status` enum
+    (until ENUM_NAME_OVERRIDES names this one)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Status.choices, **kwargs)
+
+
+def _dt(value):
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _assignee(membership) -> dict:
+    user = membership.user
+    return {"membership_id": str(membership.pk), "email": user.email, "name": user.name or user.email}
+
+
+def render_entry(entry) -> dict:
+    """A stored master."""
+    assignees = getattr(entry, "assignee_list", None)
+    if assignees is None:
+        assignees = list(entry.assignees.select_related("user"))
+    return {
+        "id": str(entry.pk),
+        "title": entry.title,
+        "notes": entry.notes,
+        "start": _dt(entry.start),
+        "end": _dt(entry.end),
+        "status": entry.status,
+        "timezone": entry.timezone,
+        "rrule": entry.rrule,
+        "is_recurring": bool(entry.rrule),
+        "series_end": _dt(entry.series_end),
+        "assignees": [_assignee(m) for m in assignees],
+        "incident_id": str(entry.incident_id) if entry.incident_id else None,
+        "work_item_ref": entry.work_item_ref,
+        "private": entry.private,
+        "split_from": str(entry.split_from_id) if entry.split_from_id else None,
+        "created_at": _dt(entry.created_at),
+        "updated_at": _dt(entry.updated_at),
+    }
+
+
+def render_instance(instance) -> dict:
+    """A concrete entry or a virtual occurrence of a series."""
+    master = instance.master
+    return {
+        "id": instance.id,
+        "entry_id": str(master.pk),
+        "original_start": _dt(instance.original_start),
+        "start": _dt(instance.start),
+        "end": _dt(instance.end),
+        "title": instance.title,
+        "notes": instance.notes,
+        "status": instance.status,
+        "timezone": master.timezone,
+        "rrule": master.rrule,
+        "is_recurring": instance.is_recurring,
+        "is_exception": instance.is_exception,
+        "assignees": [_assignee(m) for m in instance.assignees],
+        "incident_id": str(master.incident_id) if master.incident_id else None,
+        "work_item_ref": master.work_item_ref,
+        "private": master.private,
+    }
+
+
+class ScheduleAssigneeSerializer(serializers.Serializer):
+    membership_id = serializers.UUIDField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+
+
+class ScheduleEntrySerializer(serializers.Serializer):
+    """Documentation of a stored master (GET without a window, POST/PATCH responses)."""
+
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    notes = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    status = EntryStatusField()
+    timezone = serializers.CharField()
+    rrule = serializers.CharField()
+    is_recurring = serializers.BooleanField()
+    series_end = serializers.DateTimeField(allow_null=True)
+    assignees = ScheduleAssigneeSerializer(many=True)
+    incident_id = serializers.UUIDField(allow_null=True)
+    work_item_ref = serializers.CharField()
+    private = serializers.BooleanField()
+    split_from = serializers.UUIDField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ScheduleInstanceSerializer(serializers.Serializer):
+    """Documentation of one instance in a window (GET ?start=&end=)."""
+
+    id = serializers.CharField(help_text="<entry uuid> or <entry uuid>_<original start, YYYYMMDDTHHMMSSZ>")
+    entry_id = serializers.UUIDField()
+    original_start = serializers.DateTimeField(allow_null=True)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    title = serializers.CharField()
+    notes = serializers.CharField()
+    status = EntryStatusField()
+    timezone = serializers.CharField()
+    rrule = serializers.CharField()
+    is_recurring = serializers.BooleanField()
+    is_exception = serializers.BooleanField()
+    assignees = ScheduleAssigneeSerializer(many=True)
+    incident_id = serializers.UUIDField(allow_null=True)
+    work_item_ref = serializers.CharField()
+    private = serializers.BooleanField()
+
+
+class InstanceListSerializer(serializers.Serializer):
+    results = ScheduleInstanceSerializer(many=True)
+    count = serializers.IntegerField()
+
+
+class PatternSerializer(StrictSerializer):
+    frequency = serializers.ChoiceField(choices=["daily", "weekly", "monthly", "yearly"])
+    interval = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    daysOfWeek = serializers.ListField(  # noqa: N815 - the published pattern's field name
+        child=serializers.IntegerField(min_value=0, max_value=6), required=False
+    )
+    startDate = serializers.DateField(required=False)  # noqa: N815
+    endDate = serializers.DateField(required=False)  # noqa: N815
+    count = serializers.IntegerField(min_value=1, max_value=recurrence.MAX_COUNT, required=False)
+
+
+class ScheduleEntryWriteSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=300)
+    notes = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    status = EntryStatusField(required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+    assignee_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
+    incident_id = serializers.UUIDField(required=False, allow_null=True)
+    work_item_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    private = serializers.BooleanField(required=False)
+    rrule = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="RFC 5545 RRULE value")
+    recurrence = PatternSerializer(required=False, help_text="Alternative to rrule: the JSON pattern form")
+    force = serializers.BooleanField(required=False, default=False, help_text="Save despite conflicts")
+
+    def validate(self, attrs):
+        start, end = attrs.get("start"), attrs.get("end")
+        if start is not None and end is not None and end <= start:
+            raise serializers.ValidationError({"end": "End must be after start."})
+        if attrs.get("rrule") and attrs.get("recurrence"):
+            raise serializers.ValidationError({"recurrence": "Give rrule or recurrence, not both."})
+        return attrs
+
+
+class ScheduleEntryUpdateSerializer(ScheduleEntryWriteSerializer):
+    scope = serializers.ChoiceField(choices=["single", "future", "all"], required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name != "force":
+                field.required = False
+
+
+class ScheduleFeedSerializer(serializers.ModelSerializer):
+    membership_id = serializers.UUIDField(required=False, allow_null=True)
+    team_id = serializers.UUIDField(required=False, allow_null=True)
+
+    class Meta:
+        model = ScheduleFeed
+        fields = ["id", "membership_id", "team_id", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class ScheduleFeedCreateSerializer(StrictSerializer):
+    membership_id = serializers.UUIDField(required=False, help_text="A person's feed (default: your own)")
+    team_id = serializers.UUIDField(required=False, help_text="A team's feed")
+
+    def validate(self, attrs):
+        if attrs.get("membership_id") and attrs.get("team_id"):
+            raise serializers.ValidationError("Give membership_id or team_id, not both.")
+        return attrs
+
+
+class ConflictItemSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    id = serializers.CharField()
+    title = serializers.CharField(required=False)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class ConflictSerializer(serializers.Serializer):
+    assignee_id = serializers.UUIDField()
+    a = ConflictItemSerializer()
+    b = ConflictItemSerializer()

@@ -1,0 +1,108 @@
+"""Schedule reads that cross the tenant line, in a constant number of queries: the masters
+that may reach the window, their overrides near it and all assignees are fetched with
+prefetches, and the series are expanded in Python."""
+
+import uuid
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from apps.orgs.models import Membership, TeamMember
+from apps.schedule import recurrence
+from apps.schedule.models import MAX_DURATION, ScheduleEntry, ScheduleOverride
+
+_ASSIGNEE_ROWS = Membership.objects.select_related("user").only(
+    "id", "org_id", "role", "user__id", "user__email", "user__name", "user__username"
+)
+
+
+def _overrides_near(start: datetime, end: datetime):
+    near = Q(original_start__gte=start - MAX_DURATION, original_start__lt=end) | Q(
+        cancelled=False, start__lt=end, end__gt=start
+    )
+    return Prefetch(
+        "overrides",
+        queryset=ScheduleOverride.objects.filter(near).prefetch_related(
+            Prefetch("assignees", queryset=_ASSIGNEE_ROWS, to_attr="assignee_list")
+        ),
+        to_attr="near_overrides",
+    )
+
+
+def _masters(queryset: QuerySet, start: datetime, end: datetime, assignee_ids=None, team=None) -> list:
+    queryset = queryset.overlapping(start, end)
+    people = None
+    if assignee_ids is not None:
+        people = [str(p) for p in assignee_ids]
+    if team is not None:
+        team_people = TeamMember.objects.filter(team=team).values("membership_id")
+        people_q = Q(membership_id__in=team_people)
+    elif people is not None:
+        people_q = Q(membership_id__in=people)
+    else:
+        people_q = None
+    if people_q is not None:
+        through = ScheduleEntry.assignees.through.objects.filter(people_q, scheduleentry_id=OuterRef("pk"))
+        override_through = ScheduleOverride.assignees.through.objects.filter(
+            people_q, scheduleoverride__master_id=OuterRef("pk")
+        )
+        queryset = queryset.filter(Exists(through) | Exists(override_through))
+    return list(
+        queryset.select_related("org").prefetch_related(
+            Prefetch("assignees", queryset=_ASSIGNEE_ROWS, to_attr="assignee_list"),
+            _overrides_near(start, end),
+        )
+    )
+
+
+def _expand_all(masters, start, end, people=None) -> list[recurrence.Instance]:
+    instances = []
+    for master in masters:
+        found = recurrence.expand(master, master.near_overrides, start, end, assignees=master.assignee_list)
+        if people is not None:
+            found = [i for i in found if {str(a.pk) for a in i.assignees} & people]
+        instances.extend(found)
+    instances.sort(key=lambda i: (i.start, i.id))
+    return instances
+
+
+def schedule_instances(
+    *, fetched_by, start: datetime, end: datetime, assignee=None, team=None
+) -> list[recurrence.Instance]:
+    """Concrete and virtual instances visible to the actor in [start, end)."""
+    queryset = ScheduleEntry.objects.for_actor(fetched_by, "list")
+    people = None
+    if team is not None:
+        people = {str(m) for m in TeamMember.objects.filter(team=team).values_list("membership_id", flat=True)}
+    if assignee is not None:
+        people = {str(assignee)} if people is None else people & {str(assignee)}
+    masters = _masters(queryset, start, end, assignee_ids=[assignee] if assignee is not None else None, team=team)
+    return _expand_all(masters, start, end, people)
+
+
+def org_instances(*, org, start: datetime, end: datetime, assignee_ids=None) -> list[recurrence.Instance]:
+    """Every instance of the org in the window (no visibility filter: conflicts are about
+    people, whoever may read the entry)."""
+    people = {str(p) for p in assignee_ids} if assignee_ids is not None else None
+    masters = _masters(ScheduleEntry.objects.filter(org=org), start, end, assignee_ids=assignee_ids)
+    return _expand_all(masters, start, end, people)
+
+
+def access_entry(actor, entry_id, action: str = "retrieve") -> ScheduleEntry:
+    try:
+        pk = uuid.UUID(str(entry_id))
+    except ValueError:
+        raise Http404 from None
+    entry = ScheduleEntry.objects.for_actor(actor, action).filter(pk=pk).select_related("org").first()
+    if entry is None:
+        raise Http404
+    return entry
+
+
+def visible_entries(*, fetched_by) -> QuerySet[ScheduleEntry]:
+    return (
+        ScheduleEntry.objects.for_actor(fetched_by, "list")
+        .select_related("org")
+        .prefetch_related(Prefetch("assignees", queryset=_ASSIGNEE_ROWS, to_attr="assignee_list"))
+    )
