@@ -2,12 +2,15 @@
 
 Reuses bench/foundation.py's machinery (fresh database, uvicorn workers, wrk parsing) with its
 own database (schedkit_bench_bookings) and Redis DB 8, loopback only. Seeds a host with
-12 hours of availability every day, an event type, 200 bookings over the month and
-materialized slots, then measures:
+12 hours of availability every day, an event type with 2,000 bookings over the month, a team
+of 10 (with their own bookings) and materialized slots, then measures:
 
   bare        GET /healthz (wrk, 50 connections): the baseline
-  host day    GET /v1/slots/{username}/{event}?date=…: wrk throughput, server time, queries
-  host month  31 day requests in a row: total time (what a month calendar costs)
+  host day    GET /v1/slots/{username}/{event}?date=…: wrk throughput
+  server time sequential requests on one keep-alive connection (what one request costs the
+              server, without queueing): /healthz, a host day, a host 31-day month
+              (?start=&end=), a team-of-10 day and month: p50/p99; plus the query count
+              of each (the same code as the view, in the seed process)
   holds       50 concurrent POST /v1/bookings per slot (capacities 1, 5, 25) over many
               slots: holds/s, p50/p99, and oversells (must be 0)
 
@@ -42,6 +45,9 @@ fd.DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONCURRENCY = 50
 HOLD_ROUNDS = int(os.environ.get("BENCH_HOLD_ROUNDS", "10"))
 CAPACITIES = (1, 5, 25)
+HOST_BOOKINGS = 2000
+TEAM_SIZE = 10
+SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "200"))
 
 SEED = """
 import json
@@ -49,9 +55,10 @@ from datetime import time, timedelta
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from apps.accounts.models import User
 from apps.bookings.models import Booking, EventType
-from apps.bookings.selectors import host_slots
-from apps.orgs.models import Membership, Org
+from apps.bookings.selectors import host_slots, person_event_type, team_event_type, team_slots
+from apps.orgs.models import Membership, Org, Team, TeamMember
 from apps.orgs.tenancy import Actor
 from apps.scheduling.models import AvailabilityRule, Location, Person, SlotInstance
 from apps.scheduling.services import slots_generate
@@ -64,16 +71,36 @@ AvailabilityRule.objects.create(org=org, location=location, person=person, rule_
     days_of_week=[1, 2, 3, 4, 5, 6, 7], start_time=time(8), end_time=time(20), slot_granularity_minutes=15)
 AvailabilityRule.objects.create(org=org, location=location, rule_kind="WEEKLY",
     days_of_week=[1, 2, 3, 4, 5, 6, 7], start_time=time(8), end_time=time(20), slot_capacity=1)
+# Group sessions (8 seats): 2,000 bookings fit a month of one host without overlapping seats.
 et = EventType.objects.create(org=org, person=person, slug="intro", title="Intro", duration_minutes=30,
-    buffer_after_minutes=15)
+    buffer_after_minutes=15, capacity=8, booking_window_days=90)
 today = timezone.now().date()
-start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+first = timezone.now().replace(hour=7, minute=0, second=0, microsecond=0) + timedelta(days=1)
 rows = []
-for i in range(200):
-    s = start + timedelta(days=i % 30, hours=(i // 30) % 10)
+for i in range(__HOST_BOOKINGS__):
+    s = first + timedelta(days=i % 31, hours=(i // 31) % 12)
     rows.append(Booking(org=org, event_type=et, person=person, start_at=s, end_at=s + timedelta(minutes=30),
         seat_group=f"et:{et.pk}:{s.isoformat()}", status="confirmed", attendee_name=f"b{i}"))
-Booking.objects.bulk_create(rows)
+Booking.objects.bulk_create(rows, batch_size=500)
+
+team = Team.objects.create(org=org, slug="bench-team", name="Bench team")
+team_et = EventType.objects.create(org=org, team=team, slug="triage", title="Triage", duration_minutes=30,
+    booking_window_days=90)
+team_rows = []
+for n in range(__TEAM_SIZE__):
+    user = User.objects.create_user(f"teammate{n}@bench.schedkit.local")
+    member = Membership.objects.create(org=org, user=user, role="member")
+    mate = Person.objects.create(org=org, membership=member, location=location, name=f"Mate {n}")
+    AvailabilityRule.objects.create(org=org, location=location, person=mate, rule_kind="WEEKLY",
+        days_of_week=[1, 2, 3, 4, 5], start_time=time(9), end_time=time(17), slot_granularity_minutes=30)
+    TeamMember.objects.create(org=org, team=team, membership=member)
+    for i in range(40):  # 400 team bookings over the month
+        s = first + timedelta(days=i % 31, hours=2 + (n + i) % 8)
+        team_rows.append(Booking(org=org, event_type=team_et, person=mate, start_at=s,
+            end_at=s + timedelta(minutes=30), seat_group=f"et:{team_et.pk}:{s.isoformat()}",
+            status="confirmed", attendee_name=f"t{n}-{i}"))
+Booking.objects.bulk_create(team_rows, batch_size=500)
+
 actor = Actor(user=None, org=org)
 generated = slots_generate(actor=actor, location=location, date_from=today + timedelta(days=1),
     date_to=today + timedelta(days=31))
@@ -82,12 +109,27 @@ slots = list(SlotInstance.objects.filter(location=location, person__isnull=True)
 caps = __CAPS__
 for n, slot_id in enumerate(slots):
     SlotInstance.objects.filter(pk=slot_id).update(capacity=caps[n % len(caps)])
-person = Person.objects.select_related("location", "org").get(pk=person.pk)
+
 day = today + timedelta(days=3)
-with CaptureQueriesContext(connection) as ctx:
-    found = host_slots(event_type=et, person=person, day=day)
+month = (today + timedelta(days=1), today + timedelta(days=31))
+queries, found = {}, {}
+# What each view runs: the event type lookup, then the slots.
+for name, compute in (
+    ("host_day", lambda: host_slots(event_type=(e := person_event_type(username="owner", slug="intro")),
+        person=e.person, day=day)),
+    ("host_month", lambda: host_slots(event_type=(e := person_event_type(username="owner", slug="intro")),
+        person=e.person, day=month[0], end_day=month[1])),
+    ("team_day", lambda: team_slots(event_type=team_event_type(org_slug="demo", team_slug="bench-team",
+        slug="triage"), day=day)),
+    ("team_month", lambda: team_slots(event_type=team_event_type(org_slug="demo", team_slug="bench-team",
+        slug="triage"), day=month[0], end_day=month[1])),
+):
+    with CaptureQueriesContext(connection) as ctx:
+        found[name] = len(compute())
+    queries[name] = len(ctx.captured_queries)
 print("SEED " + json.dumps({"slots": [str(s) for s in slots], "caps": caps, "generated": generated,
-    "host_day": day.isoformat(), "host_slots_that_day": len(found), "host_slot_queries": len(ctx.captured_queries)}))
+    "host_day": day.isoformat(), "month": [d.isoformat() for d in month], "found": found, "queries": queries,
+    "bookings": Booking.objects.count()}))
 """
 
 
@@ -130,37 +172,64 @@ async def _holds(base, key, slots, caps):
     }
 
 
-def _timed_get(url: str) -> float:
-    t0 = time.perf_counter()
-    response = httpx.get(url, timeout=30)
-    if response.status_code != 200:
-        raise fd.BenchError(f"GET {url} -> {response.status_code}: {response.text[:300]}")
-    return (time.perf_counter() - t0) * 1000
+def _sequential(client: httpx.Client, urls: list[str]) -> dict:
+    """One request after another on one keep-alive connection: the server time of each
+    (plus a loopback round trip), never queueing behind another request."""
+    times = []
+    for url in urls:
+        t0 = time.perf_counter()
+        response = client.get(url)
+        elapsed = (time.perf_counter() - t0) * 1000
+        if response.status_code != 200:
+            raise fd.BenchError(f"GET {url} -> {response.status_code}: {response.text[:300]}")
+        times.append(elapsed)
+    times.sort()
+    return {
+        "requests": len(times),
+        "p50_ms": round(statistics.median(times), 2),
+        "p99_ms": round(times[max(0, int(len(times) * 0.99) - 1)], 2),
+    }
 
 
 def main() -> int:
+    from datetime import date, timedelta
+
     fd.RESULTS.mkdir(parents=True, exist_ok=True)
     key = fd.prepare_data()
-    fd.step("seed: host, rules, event type, 200 bookings, a month of slots")
+    fd.step(f"seed: host, rules, event type, {HOST_BOOKINGS} bookings, a team of {TEAM_SIZE}, a month of slots")
     n_slots = HOLD_ROUNDS * len(CAPACITIES)
-    out = fd.manage("shell", "-c", SEED.replace("__N_SLOTS__", str(n_slots)).replace("__CAPS__", str(list(CAPACITIES))))
+    script = (
+        SEED.replace("__N_SLOTS__", str(n_slots))
+        .replace("__CAPS__", str(list(CAPACITIES)))
+        .replace("__HOST_BOOKINGS__", str(HOST_BOOKINGS))
+        .replace("__TEAM_SIZE__", str(TEAM_SIZE))
+    )
+    out = fd.manage("shell", "-c", script)
     seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
-    print(f"   {seed['generated']}, host slots on {seed['host_day']}: {seed['host_slots_that_day']}", flush=True)
+    print(f"   {seed['generated']}, {seed['bookings']} bookings, slots found {seed['found']}", flush=True)
     busy = fd.cpu_busy_pct()
     server = fd.Server(fd.WORKERS, fd.RESULTS / "server-bookings.log")
-    results = {}
+    results, server_time = {}, {}
+    first, last = (date.fromisoformat(d) for d in seed["month"])
+    days = [(first + timedelta(days=n)).isoformat() for n in range(31)]
+    host = f"{server.base}/v1/slots/owner/intro"
+    team = f"{server.base}/v1/slots/demo/bench-team/triage"
+    month_query = f"start={first.isoformat()}&end={last.isoformat()}"
     try:
         server.start()
-        day_url = f"{server.base}/v1/slots/owner/intro?date={seed['host_day']}"
-        fd.step("host slots: one day and a month of days, sequentially")
-        day_ms = sorted(_timed_get(day_url) for _ in range(30))
-        from datetime import date, timedelta
-
-        first = date.fromisoformat(seed["host_day"])
-        t0 = time.perf_counter()
-        for n in range(31):
-            _timed_get(f"{server.base}/v1/slots/owner/intro?date={(first + timedelta(days=n)).isoformat()}")
-        month_ms = (time.perf_counter() - t0) * 1000
+        fd.step(f"server time: {SEQUENTIAL} sequential requests each (keep-alive, one connection)")
+        with httpx.Client(timeout=60) as client:
+            for name, urls in (
+                ("bare", [f"{server.base}/healthz"]),
+                ("host_day", [f"{host}?date={d}" for d in days]),
+                ("host_month", [f"{host}?{month_query}"]),
+                ("team_day", [f"{team}?date={d}" for d in days]),
+                ("team_month", [f"{team}?{month_query}"]),
+            ):
+                _sequential(client, urls[:3])  # warm-up
+                server_time[name] = _sequential(client, [urls[n % len(urls)] for n in range(SEQUENTIAL)])
+                print(f"   {name:<11} {server_time[name]}", flush=True)
+        day_url = f"{host}?date={seed['host_day']}"
         results["host_day"] = {
             "endpoint": "GET /v1/slots/{user}/{event}",
             **fd.measure("host-day", day_url, None, dict(os.environ)),
@@ -177,25 +246,32 @@ def main() -> int:
     summary = {
         "workers": fd.WORKERS,
         "cpu_busy_before_pct": round(busy, 1),
-        "host_slots": {
-            "day_server_p50_ms": round(day_ms[len(day_ms) // 2], 2),
-            "month_31_days_ms": round(month_ms, 1),
-            "queries_per_day_request": seed["host_slot_queries"],
-        },
+        "bookings": seed["bookings"],
+        "server_time": server_time,
+        "queries": seed["queries"],
+        "slots_found": seed["found"],
         **results,
     }
     print()
     print(f"Bookings benchmark: {fd.WORKERS} uvicorn workers, {os.cpu_count()} cores, CPU busy before {busy:.0f} %")
-    print(f"{'endpoint':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{seed['bookings']} bookings ({HOST_BOOKINGS} on the host's month, team of {TEAM_SIZE})")
+    print(f"{'endpoint (wrk, 50 connections)':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for name in ("bare", "host_day", "holds"):
         r = results[name]
         label = r.get("endpoint", f"POST /v1/bookings x{CONCURRENCY}")
         print(f"{label:<34} {r['requests_per_sec']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
-    hs = summary["host_slots"]
-    print(
-        f"host slots: day {hs['day_server_p50_ms']} ms (p50, sequential), month (31 days) {hs['month_31_days_ms']} ms, "
-        f"{hs['queries_per_day_request']} queries per day computation"
-    )
+    print()
+    print(f"{'server time (sequential)':<34} {'queries':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    labels = {
+        "bare": "GET /healthz (baseline)",
+        "host_day": "host slots, one day",
+        "host_month": "host slots, 31-day month",
+        "team_day": f"team of {TEAM_SIZE}, one day",
+        "team_month": f"team of {TEAM_SIZE}, 31-day month",
+    }
+    for name, label in labels.items():
+        r = server_time[name]
+        print(f"{label:<34} {seed['queries'].get(name, 0):>9} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
     print(f"holds: statuses {results['holds']['statuses']}, oversells {results['holds']['oversells']} (must be 0)")
     target = fd.RESULTS / "bookings.json"
     target.write_text(json.dumps(summary, indent=2) + "\n")

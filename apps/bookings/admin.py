@@ -1,11 +1,16 @@
 from django.contrib import admin
+from django.db import models
 
 from apps.bookings.models import Booking, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from apps.bookings.pii import mask_email
 
+# Django 6 assumes https for scheme-less URLs; opt in now (no RemovedInDjango60Warning).
+URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
+
 
 @admin.register(EventType)
 class EventTypeAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS_HTTPS
     list_display = ["slug", "title", "org", "person", "team", "duration_minutes", "capacity", "requires_confirmation"]
     list_filter = ["requires_confirmation"]
     search_fields = ["slug", "title"]
@@ -42,6 +47,7 @@ class BookingAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS_HTTPS
     list_display = ["url", "org", "event_prefix", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["url"]
@@ -59,6 +65,7 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS_HTTPS
     list_display = ["url", "event", "status", "attempts", "next_attempt_at", "created_at"]
     list_filter = ["status"]
     search_fields = ["url"]

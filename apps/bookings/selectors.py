@@ -8,10 +8,14 @@ import hashlib
 import random
 import uuid
 import zoneinfo
+from bisect import bisect_left
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db.models import F, Q, Sum
+from django.db import connection
+from django.db.models import F, FloatField, Q, Sum
+from django.db.models.functions import Cast, Extract
 from django.http import Http404
 from django.utils import timezone
 
@@ -108,36 +112,52 @@ def _host_rules(person: Person) -> list[AvailabilityRule]:
     return own or [r for r in rules if r.person_id is None]
 
 
-def _busy(person_ids, start, end, now, exclude_pk=None) -> list[Booking]:
-    qs = (
-        Booking.objects.filter(person_id__in=person_ids, status__in=ACTIVE_STATUSES, start_at__lt=end, end_at__gt=start)
-        .exclude(status=Booking.Status.HELD, hold_expires_at__lte=now)
-        .select_related("event_type")
-        .only(
-            "id",
-            "person_id",
-            "event_type_id",
-            "start_at",
-            "end_at",
-            "seat_group",
-            "event_type__buffer_before_minutes",
-            "event_type__buffer_after_minutes",
-        )
-    )
+class Busy(NamedTuple):
+    """An active booking as the slot computation sees it: plain values, instants as POSIX
+    seconds, no model instance (a month of a busy host is thousands of rows)."""
+
+    person_id: uuid.UUID
+    event_type_id: uuid.UUID | None
+    seat_group: str
+    start_ts: float
+    padded_start: float  # a booking occupies its host for its own buffers too
+    padded_end: float
+
+
+def _epoch(field: str):
+    return Cast(Extract(field, "epoch"), FloatField())
+
+
+def _busy(person_ids, start, end, now, exclude_pk=None) -> list[Busy]:
+    qs = Booking.objects.filter(
+        person_id__in=person_ids, status__in=ACTIVE_STATUSES, start_at__lt=end, end_at__gt=start
+    ).exclude(status=Booking.Status.HELD, hold_expires_at__lte=now)
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
-    return list(qs)
+    columns = ["person_id", "event_type_id", "seat_group", "start_ts", "end_ts"]
+    buffers = ["event_type__buffer_before_minutes", "event_type__buffer_after_minutes"]
+    if connection.vendor == "postgresql":  # the database does the conversion (cheaper)
+        rows = qs.order_by().annotate(start_ts=_epoch("start_at"), end_ts=_epoch("end_at"))
+        rows = rows.values_list(*columns, *buffers)
+    else:
+        rows = (
+            (p, e, g, s.timestamp(), t.timestamp(), b, a)
+            for p, e, g, s, t, b, a in qs.order_by().values_list(*columns[:3], "start_at", "end_at", *buffers)
+        )
+    return [
+        Busy(person_id, event_type_id, group, start_ts, start_ts - 60 * (before or 0), end_ts + 60 * (after or 0))
+        for person_id, event_type_id, group, start_ts, end_ts, before, after in rows
+    ]
 
 
-def _padded_start(booking: Booking):
-    """A booking occupies its host for its own buffers too."""
-    et = booking.event_type
-    return booking.start_at - timedelta(minutes=et.buffer_before_minutes if et else 0)
+MAX_RANGE_DAYS = 31
 
 
-def _padded_end(booking: Booking):
-    et = booking.event_type
-    return booking.end_at + timedelta(minutes=et.buffer_after_minutes if et else 0)
+def _view_range(day: date, end_day: date, view_tz) -> tuple[datetime, datetime]:
+    """[start of `day`, end of `end_day`) in the viewer's zone, as UTC instants."""
+    start = datetime.combine(day, time.min, tzinfo=view_tz).astimezone(UTC)
+    end = datetime.combine(end_day + timedelta(days=1), time.min, tzinfo=view_tz).astimezone(UTC)
+    return start, end
 
 
 def host_slots(
@@ -145,48 +165,61 @@ def host_slots(
     event_type: EventType,
     person: Person,
     day: date,
+    end_day: date | None = None,
     tz_name: str | None = None,
     exclude_pk=None,
     rules=None,
     busy=None,
+    now=None,
 ) -> list[dict]:
-    """Every bookable start of `event_type` with `person` on `day` (a date in tz_name)."""
-    now = timezone.now()
+    """Every bookable start of `event_type` with `person` on `day` (through `end_day`, a
+    range of dates in tz_name). `now` (default: the current time) anchors the minimum notice
+    and the booking window. Two queries (rules, busy) for any range and any bookings."""
+    now = now or timezone.now()
     host_tz = zoneinfo.ZoneInfo(person.tz_name)
     view_tz = zoneinfo.ZoneInfo(tz_name) if tz_name else host_tz
-    day_start = datetime.combine(day, time.min, tzinfo=view_tz).astimezone(UTC)
-    day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=view_tz).astimezone(UTC)
+    range_start, range_end = _view_range(day, end_day or day, view_tz)
     before = timedelta(minutes=event_type.buffer_before_minutes)
     after = timedelta(minutes=event_type.buffer_after_minutes)
     length = timedelta(minutes=event_type.duration_minutes)
     rules = _host_rules(person) if rules is None else rules
     if busy is None:
-        busy = _busy([person.pk], day_start - timedelta(days=1), day_end + timedelta(days=1), now, exclude_pk)
+        busy = _busy([person.pk], range_start - timedelta(days=1), range_end + timedelta(days=1), now, exclude_pk)
     earliest = now + timedelta(minutes=event_type.minimum_notice_minutes)
     latest = now + timedelta(days=event_type.booking_window_days)
-    # Each busy booking once: its seat group and its time widened by its own buffers.
-    occupied = [(b.seat_group, _padded_start(b), _padded_end(b)) for b in busy]
+    # Each busy booking once: its time widened by its own buffers, sorted by start, so a
+    # candidate only looks at the bookings that can reach it (bisect), not at all of them.
+    # Instants as POSIX seconds: comparing floats is much cheaper than aware datetimes.
+    occupied = sorted((b.padded_start, b.padded_end, b.seat_group) for b in busy)
+    occupied_starts = [o[0] for o in occupied]
+    longest = max((e - s for s, e, _g in occupied), default=0.0)
     seats_taken: dict = {}
-    for group, _s, _e in occupied:
-        seats_taken[group] = seats_taken.get(group, 0) + 1
+    taken_per_day: dict = {}
+    for b in busy:
+        seats_taken[b.seat_group] = seats_taken.get(b.seat_group, 0) + 1
+        if b.event_type_id == event_type.pk:
+            local = datetime.fromtimestamp(b.start_ts, host_tz).date()
+            taken_per_day[local] = taken_per_day.get(local, 0) + 1
+
+    def blocked(lo, hi, group) -> bool:
+        first = bisect_left(occupied_starts, lo - longest)
+        last = bisect_left(occupied_starts, hi)
+        return any(g != group and e > lo for _s, e, g in occupied[first:last])
+
     out, seen = [], set()
-    for local_day in (day - timedelta(days=1), day, day + timedelta(days=1)):
-        candidates = expand_day(rules, local_day, host_tz, length=length)
-        if event_type.per_day_limit is not None:
-            taken_today = sum(
-                1
-                for b in busy
-                if b.event_type_id == event_type.pk and b.start_at.astimezone(host_tz).date() == local_day
-            )
-            if taken_today >= event_type.per_day_limit:
-                continue
-        for start, end, _capacity, _rule in candidates:
-            if not (day_start <= start < day_end) or start < earliest or start > latest or start in seen:
+    # The host's local days that can hold a start inside the range (one day of margin).
+    local_day = range_start.astimezone(host_tz).date() - timedelta(days=1)
+    last_day = range_end.astimezone(host_tz).date()
+    while local_day <= last_day:
+        current, local_day = local_day, local_day + timedelta(days=1)
+        if event_type.per_day_limit is not None and taken_per_day.get(current, 0) >= event_type.per_day_limit:
+            continue
+        for start, end, _capacity, _rule in expand_day(rules, current, host_tz, length=length):
+            if not (range_start <= start < range_end) or start < earliest or start > latest or start in seen:
                 continue
             group = f"et:{event_type.pk}:{start.isoformat()}"
             seats = event_type.capacity - seats_taken.get(group, 0)
-            lo, hi = start - before, end + after
-            if seats > 0 and not any(g != group and b_start < hi and b_end > lo for g, b_start, b_end in occupied):
+            if seats > 0 and not blocked((start - before).timestamp(), (end + after).timestamp(), group):
                 seen.add(start)
                 out.append({"start": start, "end": end, "seats_left": seats})
     return sorted(out, key=lambda s: s["start"])
@@ -198,8 +231,11 @@ def host_is_free(*, event_type: EventType, person: Person, start_at, exclude_pk=
     return any(s["start"] == start_at for s in slots)
 
 
-def team_slots(*, event_type: EventType, day: date, tz_name: str | None = None) -> list[dict]:
-    """Union of the active team members' host slots: three queries for any team size."""
+def team_slots(
+    *, event_type: EventType, day: date, end_day: date | None = None, tz_name: str | None = None
+) -> list[dict]:
+    """Union of the active team members' host slots on `day` (through `end_day`): three
+    queries for any team size, any range and any bookings."""
     people = list(
         Person.objects.filter(
             membership__team_memberships__team_id=event_type.team_id,
@@ -214,22 +250,27 @@ def team_slots(*, event_type: EventType, day: date, tz_name: str | None = None) 
     rules = list(
         AvailabilityRule.objects.filter(Q(person__in=people) | Q(person__isnull=True, location_id__in=location_ids))
     )
-    view_tz = zoneinfo.ZoneInfo(tz_name) if tz_name else zoneinfo.ZoneInfo(event_type.org.timezone)
-    start = datetime.combine(day - timedelta(days=2), time.min, tzinfo=view_tz)
-    busy = _busy([p.pk for p in people], start, start + timedelta(days=5), timezone.now())
+    tz_name = tz_name or event_type.org.timezone
+    range_start, range_end = _view_range(day, end_day or day, zoneinfo.ZoneInfo(tz_name))
+    now = timezone.now()
+    busy = _busy([p.pk for p in people], range_start - timedelta(days=2), range_end + timedelta(days=2), now)
+    busy_of: dict = {}
+    for b in busy:
+        busy_of.setdefault(b.person_id, []).append(b)
     merged: dict = {}
     for person in people:
         own = [r for r in rules if r.person_id == person.pk] or [
             r for r in rules if r.person_id is None and r.location_id == person.location_id
         ]
-        mine = [b for b in busy if b.person_id == person.pk]
         for slot in host_slots(
             event_type=event_type,
             person=person,
             day=day,
-            tz_name=tz_name or event_type.org.timezone,
+            end_day=end_day,
+            tz_name=tz_name,
             rules=own,
-            busy=mine,
+            busy=busy_of.get(person.pk, []),
+            now=now,
         ):
             current = merged.get(slot["start"])
             if current is None:

@@ -6,6 +6,7 @@ impossible even if a code path forgets the check below; on SQLite the check alon
 serialized by the database's single writer."""
 
 import hashlib
+import logging
 import random
 import secrets
 from datetime import timedelta
@@ -23,6 +24,7 @@ from apps.scheduling.models import Person, SlotInstance
 from schedkit.api.problems import Problem
 
 HOLD_TTL = timedelta(minutes=10)
+logger = logging.getLogger(__name__)
 Status = Booking.Status
 
 
@@ -158,17 +160,17 @@ def booking_confirm(*, actor_or_none, booking: Booking) -> Booking:
     with transaction.atomic():
         slot = SlotInstance.objects.select_for_update().get(pk=booking.slot_id) if booking.slot_id else None
         booking = Booking.objects.select_for_update().select_related("org").get(pk=booking.pk)
-        if booking.status == Status.CONFIRMED:
-            return booking  # confirming twice is harmless
+        # A retry of the same request is replayed by its Idempotency-Key; another confirm of an
+        # already-confirmed booking (a second tab, a racing client) is a conflict, so exactly
+        # one caller ever sees the confirmation succeed and booking.confirmed is published once.
         if booking.status == Status.PENDING:
             return _host_decide(booking=booking, accept=True, now=now)
         if booking.status == Status.HELD and booking.hold_expires_at and booking.hold_expires_at <= now:
             _expire_slot_holds(slot, now)
             expired = True
         elif booking.status != Status.HELD:
-            raise Problem(
-                409, "BOOKING_NOT_HELD", "Booking is not held", f"The booking is {booking.status}; hold a slot again."
-            )
+            hint = "" if booking.status == Status.CONFIRMED else "; hold a slot again"
+            raise Problem(409, "BOOKING_NOT_HELD", "Booking is not held", f"The booking is {booking.status}{hint}.")
         else:
             slot.hold = max(0, slot.hold - 1)
             slot.booked += 1
@@ -464,9 +466,14 @@ def _email_on_commit(booking: Booking, raw_token: str | None, kind: str) -> None
 
 
 def _enqueue(task, *args) -> None:
+    """Hand a booking email to Celery. The email carries the only copy of the manage links
+    (the token is stored hashed), so when the broker is down it is sent here and now
+    rather than lost; a failure of either never fails the booking."""
     try:
         task.delay(*args)
-    except Exception:  # noqa: BLE001 - delivery never fails the booking
-        import logging
-
-        logging.getLogger(__name__).warning("could not enqueue %s", task.name)
+    except Exception:  # noqa: BLE001 - broker down: send inline instead
+        logger.warning("could not enqueue %s; running it inline", task.name)
+        try:
+            task(*args)
+        except Exception:  # noqa: BLE001 - delivery never fails the booking
+            logger.exception("%s failed inline", task.name)

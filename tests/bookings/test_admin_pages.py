@@ -1,6 +1,8 @@
 """The Django admin for the scheduling and bookings models: list (search, filters), add and
 change pages render (tests/test_admin.py covers the foundation apps the same way)."""
 
+import warnings
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -34,3 +36,16 @@ def test_admin_pages_render(model):
     if obj is not None:
         change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
         assert client.get(change).status_code == 200
+
+
+@pytest.mark.parametrize("model_name", ["eventtype", "webhookendpoint", "webhookdelivery"])
+def test_url_fields_render_without_the_django60_scheme_warning(model_name):
+    from django.utils.deprecation import RemovedInDjango60Warning
+
+    staff = User.objects.create_superuser(f"{model_name}@example.test")
+    client = Client()
+    client.force_login(staff)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RemovedInDjango60Warning)
+        response = client.get(reverse(f"admin:bookings_{model_name}_add"))
+    assert response.status_code == 200

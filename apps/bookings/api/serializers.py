@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from apps.bookings.models import Booking, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from apps.orgs.models import validate_timezone
-from apps.scheduling.api.serializers import SlotSerializer
+from apps.scheduling.api.serializers import BoundedDateField, BoundedDateTimeField, SlotSerializer
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
 
@@ -31,7 +31,7 @@ class HoldSerializer(AttendeeMixin):
 
 
 class BookSerializer(AttendeeMixin):
-    start_time = serializers.DateTimeField()
+    start_time = BoundedDateTimeField()
     attendee_email = serializers.EmailField()
 
 
@@ -91,7 +91,7 @@ class AdminBookingPatchSerializer(StrictSerializer):
     action = serializers.ChoiceField(choices=["cancel", "reschedule"])
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     slot_id = serializers.UUIDField(required=False)
-    start_time = serializers.DateTimeField(required=False)
+    start_time = BoundedDateTimeField(required=False)
 
 
 class ManageCancelSerializer(StrictSerializer):
@@ -99,13 +99,13 @@ class ManageCancelSerializer(StrictSerializer):
 
 
 class ManageRescheduleSerializer(StrictSerializer):
-    start_time = serializers.DateTimeField()
+    start_time = BoundedDateTimeField()
 
 
 class ExposureQuerySerializer(StrictSerializer):
     location_id = serializers.UUIDField()
     person_id = serializers.UUIDField(required=False)
-    date = serializers.DateField()
+    date = BoundedDateField()
 
 
 class DatesQuerySerializer(StrictSerializer):
@@ -132,8 +132,29 @@ class DatesSerializer(serializers.Serializer):
 
 
 class HostSlotQuerySerializer(StrictSerializer):
-    date = serializers.DateField()
+    """One day (`date`) or a range of at most 31 days (`start` and `end`, both included)."""
+
+    date = BoundedDateField(required=False, help_text="One day (or give start and end)")
+    start = BoundedDateField(required=False, help_text="First day of a range (with end)")
+    end = BoundedDateField(required=False, help_text="Last day of a range, at most 31 days in all")
     timezone = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[_tz])
+
+    def validate(self, attrs):
+        from apps.bookings.selectors import MAX_RANGE_DAYS
+
+        if "date" in attrs:
+            if "start" in attrs or "end" in attrs:
+                raise serializers.ValidationError({"date": "Give either date, or start and end."})
+            attrs["start"] = attrs["end"] = attrs["date"]
+            return attrs
+        if "start" not in attrs or "end" not in attrs:
+            missing = "end" if "start" in attrs else "start" if "end" in attrs else "date"
+            raise serializers.ValidationError({missing: "Give date, or start and end."})
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": "end is before start."})
+        if (attrs["end"] - attrs["start"]).days + 1 > MAX_RANGE_DAYS:
+            raise serializers.ValidationError({"end": f"At most {MAX_RANGE_DAYS} days from start to end."})
+        return attrs
 
 
 class HostSlotSerializer(serializers.Serializer):
@@ -143,7 +164,9 @@ class HostSlotSerializer(serializers.Serializer):
 
 
 class HostSlotsSerializer(serializers.Serializer):
-    date = serializers.DateField()
+    date = serializers.DateField(required=False, help_text="The day asked for (a date= query)")
+    start = serializers.DateField(required=False, help_text="The range asked for (a start=&end= query)")
+    end = serializers.DateField(required=False)
     timezone = serializers.CharField()
     slots = HostSlotSerializer(many=True)
 

@@ -152,8 +152,13 @@ class BookingViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
 # --- host slots and public booking ----------------------------------------------------------
 
 
-def _host_slots_response(event_type, slots, day, tz_name):
-    return Response(HostSlotsSerializer({"date": day, "timezone": tz_name, "slots": slots}).data)
+def _host_slots_response(query: dict, slots, tz_name):
+    body = {"timezone": tz_name, "slots": slots}
+    if "date" in query:
+        body["date"] = query["date"]
+    else:
+        body["start"], body["end"] = query["start"], query["end"]
+    return Response(HostSlotsSerializer(body).data)
 
 
 class PersonSlotsView(SchedKitAPIView):
@@ -163,12 +168,13 @@ class PersonSlotsView(SchedKitAPIView):
     def get(self, request, username, event_slug):
         query = HostSlotQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
+        data = query.validated_data
         event_type = selectors.person_event_type(username=username, slug=event_slug)
-        tz_name = query.validated_data.get("timezone") or event_type.person.tz_name
+        tz_name = data.get("timezone") or event_type.person.tz_name
         slots = selectors.host_slots(
-            event_type=event_type, person=event_type.person, day=query.validated_data["date"], tz_name=tz_name
+            event_type=event_type, person=event_type.person, day=data["start"], end_day=data["end"], tz_name=tz_name
         )
-        return _host_slots_response(event_type, slots, query.validated_data["date"], tz_name)
+        return _host_slots_response(data, slots, tz_name)
 
 
 class TeamSlotsView(SchedKitAPIView):
@@ -178,10 +184,11 @@ class TeamSlotsView(SchedKitAPIView):
     def get(self, request, org_slug, team_slug, event_slug):
         query = HostSlotQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
+        data = query.validated_data
         event_type = selectors.team_event_type(org_slug=org_slug, team_slug=team_slug, slug=event_slug)
-        tz_name = query.validated_data.get("timezone") or event_type.org.timezone
-        slots = selectors.team_slots(event_type=event_type, day=query.validated_data["date"], tz_name=tz_name)
-        return _host_slots_response(event_type, slots, query.validated_data["date"], tz_name)
+        tz_name = data.get("timezone") or event_type.org.timezone
+        slots = selectors.team_slots(event_type=event_type, day=data["start"], end_day=data["end"], tz_name=tz_name)
+        return _host_slots_response(data, slots, tz_name)
 
 
 class _BookView(SchedKitAPIView):

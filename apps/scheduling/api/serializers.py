@@ -15,6 +15,34 @@ def _tz(value):
     return value
 
 
+MIN_YEAR, MAX_YEAR = 1970, 2999
+
+
+class BoundedDateField(serializers.DateField):
+    """A date in 1970–2999, so the day arithmetic around it (a day before, zone shifts)
+    can never overflow into a 500."""
+
+    default_error_messages = {"range": f"A date between {MIN_YEAR} and {MAX_YEAR}."}
+
+    def to_internal_value(self, value):
+        value = super().to_internal_value(value)
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            self.fail("range")
+        return value
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """A date-time in 1970–2999 (see BoundedDateField)."""
+
+    default_error_messages = {"range": f"A time between {MIN_YEAR} and {MAX_YEAR}."}
+
+    def to_internal_value(self, value):
+        value = super().to_internal_value(value)
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            self.fail("range")
+        return value
+
+
 class LocationSerializer(StrictModelSerializer):
     timezone = serializers.CharField(max_length=64, required=False, validators=[_tz])
 
@@ -107,8 +135,8 @@ class SlotSerializer(serializers.ModelSerializer):
 class SlotGenerateSerializer(StrictSerializer):
     location_id = serializers.UUIDField()
     person_id = serializers.UUIDField(required=False, allow_null=True)
-    date_from = serializers.DateField()
-    date_to = serializers.DateField()
+    date_from = BoundedDateField()
+    date_to = BoundedDateField()
 
 
 class SlotGenerateResultSerializer(serializers.Serializer):
