@@ -20,6 +20,7 @@ from apps.bookings.models import ACTIVE_STATUSES, Booking, EventType
 from apps.bookings.pii import blind_index, encrypt
 from apps.events.publish import publish_on_commit
 from apps.orgs.models import Team, TeamMember
+from apps.orgs.roles import FRONTDESK
 from apps.scheduling.models import Person, SlotInstance
 from schedkit.api.problems import Problem
 
@@ -164,6 +165,7 @@ def booking_confirm(*, actor_or_none, booking: Booking) -> Booking:
         # already-confirmed booking (a second tab, a racing client) is a conflict, so exactly
         # one caller ever sees the confirmation succeed and booking.confirmed is published once.
         if booking.status == Status.PENDING:
+            _ensure_may_approve(actor_or_none, booking)
             return _host_decide(booking=booking, accept=True, now=now)
         if booking.status == Status.HELD and booking.hold_expires_at and booking.hold_expires_at <= now:
             _expire_slot_holds(slot, now)
@@ -185,6 +187,25 @@ def booking_confirm(*, actor_or_none, booking: Booking) -> Booking:
     if expired:
         raise Problem(410, "HOLD_EXPIRED", "Hold expired", "The 10-minute hold ran out; hold the slot again.")
     return booking
+
+
+def _ensure_may_approve(actor, booking: Booking) -> None:
+    """A booking that requires confirmation is approved by its host (or staff who book for
+    others), never by whoever made it: otherwise an attendee could skip the host."""
+    if actor is None or actor.role in FRONTDESK:
+        return
+    host_membership_id = (
+        Person.objects.filter(pk=booking.person_id).values_list("membership_id", flat=True).first()
+        if booking.person_id
+        else None
+    )
+    if host_membership_id is None or host_membership_id != actor.membership_id:
+        raise Problem(
+            403,
+            "HOST_APPROVAL_REQUIRED",
+            "Host approval required",
+            "This booking waits for the host's confirmation; only the host or staff may confirm it.",
+        )
 
 
 def _expire_person_holds(person_id, now) -> None:

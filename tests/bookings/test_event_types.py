@@ -122,6 +122,19 @@ def test_requires_confirmation_goes_pending_until_the_host_decides(org, host):
     assert public.post("/v1/book/host/bad-token/confirm").status_code == 404
 
 
+def test_only_the_host_or_staff_confirm_a_pending_booking(org, host, make_member):
+    make_event_type(org, host, slug="vip", requires_confirmation=True)
+    attendee = key_client(make_member(org, Role.MEMBER))
+    booking = book(attendee, "/v1/book/dr-who/vip", at(9)).json()
+    assert booking["status"] == "pending"
+    confirm = f"/v1/bookings/{booking['id']}/confirm"
+    refused = attendee.post(confirm, HTTP_IDEMPOTENCY_KEY="c1")
+    assert refused.status_code == 403 and refused.json()["code"] == "HOST_APPROVAL_REQUIRED"
+    assert Booking.objects.get(pk=booking["id"]).status == "pending"
+    frontdesk = key_client(make_member(org, Role.FRONTDESK))
+    assert frontdesk.post(confirm, HTTP_IDEMPOTENCY_KEY="c2").json()["status"] == "confirmed"
+
+
 def test_team_round_robin_spreads_bookings(org):
     location = make_location(org, tz="Europe/Berlin")
     team = TeamFactory(org=org, slug="night")
