@@ -1,52 +1,16 @@
 """A real browser on the incident board: a new incident created through the API by another
 process appears on the open board, without a reload, via the org websocket + htmx."""
 
-import os
-import shutil
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.test import Client
 
 from apps.incidents.models import Incident
 from apps.orgs.models import Role
+from tests.browser import ARGS, BROWSER_TEST_MARKS, CHROMIUM, off_loop
 from tests.conftest import key_client
 from tests.servers import asgi_server, server_env
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("SCHEDKIT_REQUIRE_SERVICES"),
-        reason=f"chromium not found at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
-
-
-def off_loop(fn, *args):
-    """Playwright's sync API runs an event loop on the test thread, so Django's ORM is used
-    from a worker thread (the event still crosses processes over the Redis channel layer)."""
-    from django.db import connection
-
-    def call():
-        try:
-            return fn(*args)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(call).result(timeout=30)
+pytestmark = BROWSER_TEST_MARKS
 
 
 def create_incident(api, title="Broken gate"):

@@ -2,9 +2,6 @@
 occurrence of a series, answer "only this one", and see an override; a change made through
 the API elsewhere appears live over the org websocket."""
 
-import os
-import shutil
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,45 +9,14 @@ from django.test import Client
 
 from apps.orgs.models import Role
 from apps.schedule.models import ScheduleEntry, ScheduleOverride
+from tests.browser import ARGS, BROWSER_TEST_MARKS, CHROMIUM, off_loop
 from tests.conftest import key_client
 from tests.schedule.factories import make_entry
 from tests.servers import asgi_server, server_env
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("SCHEDKIT_REQUIRE_SERVICES"),
-        reason=f"chromium not found at {CHROMIUM}",
-    ),
-]
+pytestmark = BROWSER_TEST_MARKS
 
 MON = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-def off_loop(fn, *args):
-    """Playwright's sync API runs an event loop on this thread: use the ORM from another one."""
-    from django.db import connection
-
-    def call():
-        try:
-            return fn(*args)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(call).result(timeout=30)
 
 
 def wait_for(predicate, page, timeout=10.0):

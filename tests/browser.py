@@ -1,0 +1,43 @@
+"""Real-browser tests: Debian's chromium driven by Playwright (never a downloaded browser)."""
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# Under `make test` (SCHEDKIT_REQUIRE_SERVICES) a missing chromium fails instead of skipping.
+BROWSER_TEST_MARKS = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM) and not os.environ.get("SCHEDKIT_REQUIRE_SERVICES"),
+        reason=f"chromium not found at {CHROMIUM} (apt-get install chromium)",
+    ),
+]
+
+
+def off_loop(fn, *args):
+    """Playwright's sync API runs an event loop on the test thread, so Django's ORM is used
+    from a worker thread that closes its connection afterwards."""
+    from django.db import connection
+
+    def call():
+        try:
+            return fn(*args)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result(timeout=30)
