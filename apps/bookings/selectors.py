@@ -36,6 +36,17 @@ def _uuid_or_404(value) -> uuid.UUID:
         raise Http404 from None
 
 
+def access_booking_by_host_token(token: str, decision: str) -> Booking:
+    """The booking named by a host's signed email link (confirm/decline), or 404."""
+    from apps.bookings.emails import host_token_booking_id
+
+    booking_id = host_token_booking_id(token)
+    booking = Booking.objects.filter(pk=booking_id).select_related("event_type").first() if booking_id else None
+    if booking is None or decision not in ("confirm", "decline"):
+        raise Http404
+    return booking
+
+
 def access_booking(actor, booking_id) -> Booking:
     booking = Booking.objects.for_actor(actor).filter(pk=_uuid_or_404(booking_id)).first()
     if booking is None:

@@ -11,8 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from apps.bookings import selectors, services
-from apps.bookings.emails import host_token_booking_id, manage_urls
-from apps.bookings.models import Booking
+from apps.bookings.emails import manage_urls
 from apps.orgs.models import validate_timezone
 from schedkit.api.problems import Problem
 
@@ -141,10 +140,7 @@ def manage_page(request, token, operation):
 
 @require_http_methods(["GET", "POST"])
 def host_decision_page(request, token, decision):
-    booking_id = host_token_booking_id(token)
-    booking = Booking.objects.filter(pk=booking_id).select_related("event_type").first() if booking_id else None
-    if booking is None or decision not in ("confirm", "decline"):
-        raise Http404
+    booking = selectors.access_booking_by_host_token(token, decision)
     context, status = {"booking": booking, "decision": decision}, 200
     if request.method == "POST":
         try:

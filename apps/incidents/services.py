@@ -338,11 +338,16 @@ def intake_endpoint_delete(*, actor, endpoint: IntakeEndpoint) -> None:
 
 
 def intake_endpoint_resolve(raw: str) -> IntakeEndpoint | None:
-    return (
+    """The active endpoint behind a presented intake token (its use is recorded), or None."""
+    endpoint = (
         IntakeEndpoint.objects.select_related("org")
         .filter(token_hash=hash_token(raw), active=True, org__is_active=True)
         .first()
     )
+    if endpoint is not None:
+        endpoint.last_used_at = clock.now()
+        IntakeEndpoint.objects.filter(pk=endpoint.pk).update(last_used_at=endpoint.last_used_at)
+    return endpoint
 
 
 def _active_by_fingerprint(org, fingerprint: str, lock: bool = False):

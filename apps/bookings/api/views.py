@@ -24,7 +24,7 @@ from apps.bookings.api.serializers import (
     WebhookDeliverySerializer,
     WebhookEndpointSerializer,
 )
-from apps.bookings.emails import host_token_booking_id, manage_urls
+from apps.bookings.emails import manage_urls
 from apps.bookings.models import Booking, EventType, WebhookDelivery, WebhookEndpoint
 from apps.bookings.webhooks import new_secret, webhook_redeliver
 from apps.orgs.models import Team
@@ -269,10 +269,7 @@ class HostDecisionView(SchedKitAPIView):
 
     @extend_schema(request=None, responses={200: BookingSerializer, 409: STATE_CONFLICTS})
     def post(self, request, token, decision):
-        booking_id = host_token_booking_id(token)
-        booking = Booking.objects.filter(pk=booking_id).first() if booking_id else None
-        if booking is None or decision not in ("confirm", "decline"):
-            raise Http404
+        booking = selectors.access_booking_by_host_token(token, decision)
         booking = services.booking_host_decision(booking=booking, accept=decision == "confirm")
         return Response(BookingSerializer(booking).data)
 

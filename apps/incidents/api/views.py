@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -175,7 +174,6 @@ class IntakeView(SchedKitAPIView):
         endpoint = services.intake_endpoint_resolve(token)
         if endpoint is None:
             raise Http404
-        IntakeEndpoint.objects.filter(pk=endpoint.pk).update(last_used_at=timezone.now())
         data = request.data
         label = f"webhook:{endpoint.name}"[:200]
         results = []
