@@ -34,6 +34,8 @@ class Person(OrgOwnedModel):
     location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="people")
     name = models.CharField(max_length=200, blank=True)
     timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
+    home_lat = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    home_lng = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -48,6 +50,10 @@ class Person(OrgOwnedModel):
             raise ValidationError({"membership_id": "Membership belongs to another organization."})
         if self.location_id and self.org_id and self.location.org_id != self.org_id:
             raise ValidationError({"location_id": "Location belongs to another organization."})
+        if (self.home_lat is None) != (self.home_lng is None):
+            raise ValidationError({"home_lat": "Give both home_lat and home_lng, or neither."})
+        if self.home_lat is not None and not (-90 <= self.home_lat <= 90 and -180 <= self.home_lng <= 180):
+            raise ValidationError({"home_lat": "home_lat must be within ±90 and home_lng within ±180."})
 
     @property
     def tz_name(self) -> str:

@@ -69,6 +69,8 @@ class PersonSerializer(StrictModelSerializer):
             "name",
             "timezone",
             "skills",
+            "home_lat",
+            "home_lng",
             "active",
             "created_at",
         ]
