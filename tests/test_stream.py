@@ -26,7 +26,7 @@ PING_SECONDS = 0.5
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        env = server_env(SIGNALS_SSE_PING_SECONDS=PING_SECONDS)
+        env = server_env(EVENTS_SSE_PING_SECONDS=PING_SECONDS)
         with asgi_server(env) as a, asgi_server(env) as b:
             yield a, b
 
@@ -92,6 +92,7 @@ def test_stream_connects_delivers_within_a_second_and_keeps_alive(servers, org, 
             sse = SSE(response)
             first = await sse.frame()
             assert json.loads(first["data"]) == {"type": "connected"}
+            assert first["retry"] == "3000"  # an EventSource reconnects after 3 s
 
             # A signal POSTed to the *other* process reaches this stream within 1 s.
             started = time.monotonic()
@@ -107,7 +108,7 @@ def test_stream_connects_delivers_within_a_second_and_keeps_alive(servers, org, 
             assert event["json"]["data"]["id"] == posted.json()["id"]
             assert event["id"] == event["json"]["id"]
 
-            # Idle: a keepalive comment arrives every SIGNALS_SSE_PING_SECONDS.
+            # Idle: a keepalive comment arrives every EVENTS_SSE_PING_SECONDS.
             keepalive = await sse.frame(timeout=PING_SECONDS * 4)
             assert keepalive == {"comment": "ping"}
 
@@ -215,6 +216,10 @@ def test_stream_auth(servers, org, make_member, make_org):
                 assert json.loads((await SSE(response).frame())["data"]) == {"type": "connected"}
             async with http.stream("GET", f"{url}?org={org.slug}", headers={"X-API-Key": raw}) as response:
                 assert response.status_code == 200
+            events_url = f"{server.base_url}/v1/events/stream"  # the same stream beside /v1/events
+            async with http.stream("GET", events_url, headers={"X-API-Key": raw}) as response:
+                assert response.status_code == 200
+                assert json.loads((await SSE(response).frame())["data"]) == {"type": "connected"}
 
     make_org_slug = make_org().slug
     async_to_sync(scenario)()
