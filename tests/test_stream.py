@@ -17,6 +17,7 @@ from apps.orgs.models import Role
 from apps.signals.models import Beacon, Signal
 from tests.conftest import key_client
 from tests.servers import asgi_server, server_env
+from tests.streams import SSE, in_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -29,47 +30,6 @@ def servers(django_db_setup, django_db_blocker):
         env = server_env(EVENTS_SSE_PING_SECONDS=PING_SECONDS)
         with asgi_server(env) as a, asgi_server(env) as b:
             yield a, b
-
-
-async def in_thread(func, **kwargs):
-    from django.db import connections
-
-    def run():
-        try:
-            return func(**kwargs)
-        finally:
-            connections.close_all()
-
-    return await asyncio.to_thread(run)
-
-
-class SSE:
-    """Reads frames off a streaming httpx response: {"id", "data", "comment"}."""
-
-    def __init__(self, response: httpx.Response):
-        self.response = response
-        self.lines = response.aiter_lines()
-
-    async def frame(self, timeout: float = 3.0) -> dict:
-        frame: dict = {}
-        while True:
-            line = await asyncio.wait_for(self.lines.__anext__(), timeout)
-            if line == "":
-                if frame:
-                    return frame
-                continue
-            if line.startswith(":"):
-                frame["comment"] = line[1:].strip()
-            else:
-                name, _, value = line.partition(":")
-                frame[name] = value[1:] if value.startswith(" ") else value
-
-    async def event(self, timeout: float = 3.0) -> dict:
-        """The next frame that carries data (keepalives skipped)."""
-        while True:
-            frame = await self.frame(timeout)
-            if "data" in frame:
-                return frame | {"json": json.loads(frame["data"])}
 
 
 def stream(http, base_url, raw_key, **headers):
