@@ -10,7 +10,7 @@ DEFAULTS = {
     "EVENTS_SSE_PING_SECONDS": 25.0,  # `: ping` keepalive comment on an idle SSE stream
     "EVENTS_SSE_RETRY_MS": 3000,  # `retry:` sent first: how soon an EventSource reconnects
     "EVENTS_STREAM_REPLAY_LIMIT": 1000,  # persisted events replayed at most (Last-Event-ID, gaps)
-    "EVENTS_STREAM_BACKOFF_MAX_SECONDS": 5.0,  # longest wait between channel-layer reconnects
+    "EVENTS_STREAM_BACKOFF_MAX_SECONDS": 2.0,  # longest wait between channel-layer reconnect probes
     "EVENTS_WS_QUEUE_SIZE": 1000,  # events waiting for one slow websocket before the oldest go
 }
 ALIASES = {

@@ -65,25 +65,54 @@ class Subscription:
         try:
             return await self.layer.receive(self.channel)
         except LAYER_ERRORS as exc:
-            logger.warning("channel layer read failed (%s: %s); reconnecting", type(exc).__name__, exc)
-        await self._rejoin()
+            failure = exc
+        await self._rejoin(failure)
         return {"type": RESUMED_TYPE}
 
-    async def _rejoin(self) -> None:
+    async def _rejoin(self, failure: Exception) -> None:
         started = time.monotonic()
-        delay = 0.1
-        longest = conf.get("EVENTS_STREAM_BACKOFF_MAX_SECONDS")
         while True:
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            await layer_reachable(self.layer, failure)
             try:
                 for group in self.groups:
                     await self.layer.group_add(group, self.channel)
-            except LAYER_ERRORS:
-                delay = min(delay * 2, longest)
+            except LAYER_ERRORS as exc:
+                failure = exc
                 continue
             self.outages += 1
-            logger.warning("channel layer reconnected after %.1f s", time.monotonic() - started)
+            logger.info("channel layer subscription resumed after %.1f s", time.monotonic() - started)
             return
+
+
+_probes: dict[tuple[int, int], asyncio.Task] = {}
+
+
+async def layer_reachable(layer, failure: Exception) -> None:
+    """Wait until the layer's Redis answers again. One probe per layer and event loop, shared
+    by every subscriber of the process (a thousand sockets do not each hammer a dead Redis)."""
+    key = (id(layer), id(asyncio.get_running_loop()))
+    probe = _probes.get(key)
+    if probe is None or probe.done():
+        logger.warning("channel layer unreachable (%s: %s); retrying", type(failure).__name__, failure)
+        probe = _probes[key] = asyncio.ensure_future(_probe(layer))
+    await asyncio.shield(probe)
+
+
+async def _probe(layer) -> None:
+    started = time.monotonic()
+    delay = 0.05
+    longest = conf.get("EVENTS_STREAM_BACKOFF_MAX_SECONDS")
+    while True:
+        await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+        try:
+            if hasattr(layer, "connection"):  # channels-redis: ping every shard
+                for index in range(layer.ring_size):
+                    await layer.connection(index).ping()
+        except LAYER_ERRORS:
+            delay = min(delay * 2, longest)
+            continue
+        logger.warning("channel layer reachable again after %.1f s; subscribers re-join", time.monotonic() - started)
+        return
 
 
 class Delivered:

@@ -53,7 +53,7 @@ if REDIS_URL:
     # derives it: a third of the socket timeout, at most 5 s), TCP keepalive and a health check
     # notice a connection that died quietly, and subscribers retry a dropped one
     # (apps/events/live.py). CHANNEL_REDIS_URL may point the layer at its own Redis.
-    CHANNEL_REDIS_SOCKET_TIMEOUT = float(env_str("CHANNEL_REDIS_SOCKET_TIMEOUT", "30"))
+    CHANNEL_REDIS_SOCKET_TIMEOUT = float(env_str("CHANNEL_REDIS_SOCKET_TIMEOUT", "15"))
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "apps.events.layers.RedisLayer",
