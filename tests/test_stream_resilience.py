@@ -2,10 +2,12 @@
 and Redis: a websocket and an SSE stream left idle for twice the channel layer's Redis socket
 timeout still receive the next event; a Redis restarted under open streams (our own
 redis-server on a free port, never the shared one) is reconnected to, the events of the
-outage arrive, an SSE client that reconnects with Last-Event-ID misses nothing; the server
+outage arrive, a client that reconnects with Last-Event-ID (SSE) or ?last_event_id= (websocket)
+misses nothing; the server
 log stays free of tracebacks. Durations are printed (run with -s) for the notes, not asserted."""
 
 import asyncio
+import json
 import shutil
 import subprocess
 import time
@@ -177,6 +179,13 @@ def test_redis_restart_under_open_streams(org, make_member, settings, tmp_path):
                     sse = SSE(response)
                     assert (await sse.event())["json"] == {"type": "connected"}
                     replayed = [(await sse.event())["id"] for _ in range(4)]
+                    assert replayed == [str(e.pk) for e in (*during, after, missed)]
+                async with websockets.connect(
+                    f"{server.ws_url}/ws/orgs/{org.slug}/?last_event_id={before.pk}",
+                    additional_headers={"Authorization": f"Bearer {raw}"},
+                ) as ws:
+                    await next_of(ws, "connected")
+                    replayed = [json.loads(await asyncio.wait_for(ws.recv(), 3))["id"] for _ in range(4)]
                     assert replayed == [str(e.pk) for e in (*during, after, missed)]
 
             async_to_sync(scenario)()

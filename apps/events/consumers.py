@@ -12,6 +12,9 @@ slow client in a bounded queue (EVENTS_WS_QUEUE_SIZE; the oldest go first) where
 responder's beacon positions are coalesced: a waiting `signal.beacon` is replaced by the
 newer one, so a slow screen gets the newest position rather than a backlog.
 
+A reconnecting client may send `?last_event_id=<id>` (the `id` of the last event it got): the
+persisted events after it are sent first, as the SSE stream does for `Last-Event-ID`.
+
 Access that ends: an `access.revoked` event naming this socket's API key or membership closes
 it with code 4401 after sending that event (the client may reconnect; a revoked key is then
 refused).
@@ -25,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -69,6 +74,14 @@ def _handle(handler, actor, content):
     return handler(actor, content)
 
 
+def _last_event_id(scope) -> uuid.UUID | None:
+    raw = (parse_qs(scope.get("query_string", b"").decode("latin1")).get("last_event_id") or [""])[0]
+    try:
+        return uuid.UUID(raw.strip()) if raw else None
+    except ValueError:
+        return None  # not an event id: nothing to replay
+
+
 def _validation_detail(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
         return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
@@ -98,6 +111,8 @@ class OrgEventsConsumer(AsyncJsonWebsocketConsumer):
         finally:
             if self.sender is not None:
                 self.sender.cancel()
+            if self.subscription.refresher is not None:
+                self.subscription.refresher.cancel()
 
     async def connect(self):
         slug = self.scope["url_route"]["kwargs"]["org_slug"]
@@ -116,6 +131,12 @@ class OrgEventsConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         metrics.WS_CONNECTIONS.inc()
         await self.send_json({"type": "connected", "org": slug})
+        after = _last_event_id(self.scope)
+        if after is not None:  # a reconnecting client: first what it missed
+            limit = conf.get("EVENTS_STREAM_REPLAY_LIMIT")
+            for envelope in await aevents_after(actor.org_id, actor.org.slug, after, limit):
+                self.delivered.add(envelope["id"])
+                self.queue.put(envelope)
         self.sender = asyncio.ensure_future(self._send_queued())
 
     async def disconnect(self, code):

@@ -1,7 +1,8 @@
 """What every live subscriber of an org's events shares: the websocket consumer
 (apps/events/consumers.py) and the SSE stream (apps/events/stream.py).
 
-- `Subscription`: a channel on the channel layer joined to the org's group, read with retries.
+- `Subscription`: a channel on the channel layer joined to the org's group (re-joined hourly, so
+  a connection open for days never outlives channels-redis' group expiry), read with retries.
   A dropped Redis connection (restart, failover, network) is retried with backoff instead of
   killing the subscriber; once the layer answers again the groups are joined again (a restarted
   Redis has forgotten them) and `receive()` returns `RESUMED`, so the subscriber can fill the
@@ -47,12 +48,30 @@ class Subscription:
         self.channel = channel
         self.groups: list[str] = []
         self.outages = 0
+        self.refresher: asyncio.Task | None = None
 
     async def join(self, group: str) -> None:
         await self.layer.group_add(group, self.channel)
         self.groups.append(group)
+        expiry = getattr(self.layer, "group_expiry", None)
+        if expiry and self.refresher is None:
+            self.refresher = asyncio.ensure_future(self._refresh(min(3600.0, expiry / 4)))
+
+    async def _refresh(self, every: float) -> None:
+        # channels-redis forgets a group member after group_expiry (a day): a war-room screen
+        # open for days would silently stop receiving. Re-join well before that.
+        while True:
+            await asyncio.sleep(every)
+            try:
+                for group in self.groups:
+                    await self.layer.group_add(group, self.channel)
+            except LAYER_ERRORS:
+                pass  # an outage: the reader notices and re-joins when Redis is back
 
     async def leave(self) -> None:
+        if self.refresher is not None:
+            self.refresher.cancel()
+            self.refresher = None
         for group in self.groups:
             try:
                 await self.layer.group_discard(group, self.channel)
