@@ -26,6 +26,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     }
 )
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Touches var/celerybeat.heartbeat whenever a periodic task reaches the broker: the beat
+# healthcheck (`python -m schedkit.ops.beat`) reads it.
+CELERY_BEAT_SCHEDULER = "schedkit.ops.beat:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
 CELERY_TIMEZONE = "UTC"
 # Run the worker and beat inside the web process (embedded default only).
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", CELERY_BROKER_URL.startswith("memory"))
