@@ -49,6 +49,8 @@ if SECRET_KEY in INSECURE_SECRET_KEYS:
     SECRET_KEY = _local_secret_key(VAR_DIR)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# seed_demo's explicit opt-in outside the embedded default (it makes a staff owner + an API key).
+SEED_DEMO = env_bool("SEED_DEMO", False)
 # Absolute base for links in emails (magic links, invites).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
