@@ -201,7 +201,7 @@ def _wait_healthy(process: Process, check: list[str], env: dict, timeout: float)
 def localizer(tmp_path):
     base = urlsplit(os.environ.get("DATABASE_URL") or "")
     assert base.scheme.startswith("postgres"), "the compose check runs against PostgreSQL"
-    database_url = base._replace(path=f"{base.path.rstrip('/')}_compose").geturl()
+    database_url = base._replace(path=f"/test_{base.path.strip('/')}_compose").geturl()  # e.g. test_schedkit_compose
     drop = _database(database_url)
     try:
         yield Localizer(tmp_path, database_url, settings.REDIS_URL, free_port())

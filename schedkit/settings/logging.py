@@ -33,3 +33,4 @@ if EMBEDDED:
     # sign-in email with its code stands out. CELERY_LOG_LEVEL=INFO shows them again.
     for _name in ("celery.beat", "celery.worker.strategy", "celery.app.trace", "celery.worker.consumer"):
         LOGGING["loggers"][_name] = {"level": env_str("CELERY_LOG_LEVEL", "WARNING")}
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}  # "no hostname" for memory://, every start
