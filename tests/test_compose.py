@@ -32,6 +32,7 @@ pytestmark = pytest.mark.services
 COMPOSE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("migrate", "demo", "web", "worker", "beat")
 LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat")
+DEV_KEY = settings.DEV_SECRET_KEY
 HOST_ENV = {"SECRET_KEY": "compose-test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"}
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -250,24 +251,31 @@ def test_every_compose_service_command_runs(localizer, tmp_path):
     assert "sk_live_" in seeded.stdout
 
 
+def _check(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_production_topology_refuses_the_development_secret_key(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "SECRET_KEY"}
     env.update(SCHEDKIT_VAR_DIR=str(tmp_path))
-    for key in (None, "change-me", settings.DEV_SECRET_KEY):
-        env.pop("SECRET_KEY", None)
-        if key:
-            env["SECRET_KEY"] = key
-        result = subprocess.run(
-            [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-        )
-        assert result.returncode != 0
-        assert "refuses to start: SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
-    # DEBUG on (a developer's machine) or the embedded default: a generated local key instead.
-    env.pop("SECRET_KEY")
-    debug = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env={**env, "DEBUG": "true"}, timeout=60)
-    assert debug.returncode == 0
     embedded = {k: v for k, v in env.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
-    assert subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=embedded, timeout=60).returncode == 0
+    refused = [_check(env), _check({**env, "SECRET_KEY": "change-me"}), _check({**env, "SECRET_KEY": DEV_KEY})]
+    # DEBUG on (a developer's machine) or the embedded default: a generated local key instead.
+    allowed = [_check({**env, "DEBUG": "true"}), _check(embedded)]
+    for proc in refused:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0
+        assert "refuses to start: SECRET_KEY" in err and "Traceback" not in err
+    for proc in allowed:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
     assert len((tmp_path / "secret_key").read_text()) >= 50
 
 
