@@ -8,12 +8,16 @@ from django import forms
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from apps.bookings import selectors, services
+from apps.bookings.api.views import PersonBookView, TeamBookView
 from apps.bookings.emails import manage_urls
 from apps.orgs.models import validate_timezone
 from schedkit.api.problems import Problem
+
+JSON_TYPES = ("application/json", "application/problem+json")
 
 
 class BookForm(forms.Form):
@@ -79,6 +83,27 @@ def _render_booking_page(request, event_type, slots_for, default_tz):
     return render(request, template, context, status=status)
 
 
+def _json_booking(request) -> bool:
+    return request.method == "POST" and (request.content_type or "").split(";")[0].strip() in JSON_TYPES
+
+
+@csrf_exempt  # a JSON call is the API's (its own auth rules); the form page below checks CSRF
+def person_book(request, username, event_slug):
+    """POST /book/{username}/{event_slug} with a JSON body is the booking call of the API
+    (POST /v1/book/…: same service, idempotency and throttle); anything else is the page."""
+    if _json_booking(request):
+        return PersonBookView.as_view()(request, username=username, event_slug=event_slug)
+    return person_book_page(request, username, event_slug)
+
+
+@csrf_exempt
+def team_book(request, org_slug, team_slug, event_slug):
+    if _json_booking(request):
+        return TeamBookView.as_view()(request, org_slug=org_slug, team_slug=team_slug, event_slug=event_slug)
+    return team_book_page(request, org_slug, team_slug, event_slug)
+
+
+@csrf_protect
 @require_http_methods(["GET", "POST"])
 def person_book_page(request, username, event_slug):
     event_type = selectors.person_event_type(username=username, slug=event_slug)
@@ -90,6 +115,7 @@ def person_book_page(request, username, event_slug):
     return _render_booking_page(request, event_type, slots_for, person.tz_name)
 
 
+@csrf_protect
 @require_http_methods(["GET", "POST"])
 def team_book_page(request, org_slug, team_slug, event_slug):
     event_type = selectors.team_event_type(org_slug=org_slug, team_slug=team_slug, slug=event_slug)

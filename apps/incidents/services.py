@@ -231,6 +231,22 @@ def incident_transition(*, actor, incident: Incident, to: str, note: str = "", a
     return incident
 
 
+def incident_patch(
+    *, actor, incident: Incident, status: str | None = None, assignees: Iterable[Membership] | None = None, **changes
+) -> Incident:
+    """PATCH /v1/incidents/{id}: field edits, the assignee set and a status move, all or
+    nothing, each through its own service (so the same roles and the same state machine
+    apply). Asking for the current status changes nothing."""
+    with transaction.atomic():
+        if changes:
+            incident = incident_update(actor=actor, incident=incident, **changes)
+        if assignees is not None:
+            incident = incident_assign(actor=actor, incident=incident, assignees=assignees)
+        if status is not None and status != incident.status:
+            incident = incident_transition(actor=actor, incident=incident, to=status)
+    return incident
+
+
 # --- assignment and comments ---------------------------------------------------------------
 
 

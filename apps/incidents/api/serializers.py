@@ -62,7 +62,6 @@ class IncidentSerializer(StrictModelSerializer):
         read_only_fields = [
             "id",
             "status",
-            "source",
             "sla_due_at",
             "sla_breached",
             "customer_token",
@@ -119,6 +118,22 @@ class IncidentUpdateSerializer(StrictSerializer):
     lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
     lng = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
     location_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    status = serializers.ChoiceField(
+        choices=Status.choices,
+        required=False,
+        help_text="Moves through the status machine like /transition (an illegal move is 409 ILLEGAL_TRANSITION)",
+    )
+    assignee_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="One assignee (membership id) replacing the set; null clears it"
+    )
+    assignee_ids = serializers.ListField(
+        child=serializers.UUIDField(), max_length=20, required=False, help_text="The assignee set (membership ids)"
+    )
+
+    def validate(self, attrs):
+        if "assignee_id" in attrs and "assignee_ids" in attrs:
+            raise serializers.ValidationError({"assignee_id": "Give assignee_id or assignee_ids, not both."})
+        return attrs
 
 
 class TransitionSerializer(StrictSerializer):

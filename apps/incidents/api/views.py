@@ -20,7 +20,7 @@ from apps.incidents.api.serializers import (
 )
 from apps.incidents.filters import IncidentFilter
 from apps.incidents.intake import parse_alertmanager
-from apps.incidents.models import Incident, IntakeEndpoint, Priority, Source
+from apps.incidents.models import Incident, IntakeEndpoint, Priority
 from apps.orgs.models import Membership, Role
 from apps.orgs.roles import ADMINS, ANY_MEMBER, PUBLIC, SCHEDULERS
 from schedkit.api.problems import Problem
@@ -68,9 +68,7 @@ class IncidentViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         assignees = _memberships(self.actor, data.pop("assignee_ids", []))
-        incident = services.incident_create(
-            actor=self.actor, org=self.actor.org, source=Source.API, assignees=assignees, **data
-        )
+        incident = services.incident_create(actor=self.actor, org=self.actor.org, assignees=assignees, **data)
         return Response(IncidentSerializer(self._fresh(incident)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IncidentUpdateSerializer, responses=IncidentSerializer)
@@ -78,7 +76,16 @@ class IncidentViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
         incident = self.get_object()
         serializer = IncidentUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        incident = services.incident_update(actor=self.actor, incident=incident, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        assignees = None
+        if "assignee_id" in changes:
+            one = changes.pop("assignee_id")
+            assignees = _memberships(self.actor, [one]) if one else []
+        elif "assignee_ids" in changes:
+            assignees = _memberships(self.actor, changes.pop("assignee_ids"))
+        incident = services.incident_patch(
+            actor=self.actor, incident=incident, status=changes.pop("status", None), assignees=assignees, **changes
+        )
         return Response(IncidentSerializer(self._fresh(incident)).data)
 
     @extend_schema(
