@@ -259,7 +259,7 @@ ROUTES: dict[str, dict[str, Call]] = {
         ]
     },
     # events
-    "event-list": {"list": Call("events:read", query_ids=("after",))},
+    "event-list": {"list": Call("events:read")},
     "event-detail": {"retrieve": Call("events:read", model="event")},
     # signals
     "signal-beacon-ping": {"post": Call("own:signals", body={"lat": 52.5, "lng": 13.4}, ok=(200, 201))},
@@ -268,7 +268,7 @@ ROUTES: dict[str, dict[str, Call]] = {
     "signal-beacon-list": {"list": Call("own:signals")},
     "signal-beacon-detail": {"retrieve": Call("own:signals", model="beacon")},
     "signal-list": {
-        "list": Call("own:signals", query_ids=("after", "membership", "user")),
+        "list": Call("own:signals", query_ids=("membership", "user")),
         "create": Call("own:signals", body={"type": "note", "text": "all clear"}),
     },
     "signal-detail": {"retrieve": Call("own:signals", model="signal")},
