@@ -38,6 +38,7 @@ from types import SimpleNamespace
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import override_settings
@@ -64,6 +65,7 @@ from tests.signals.factories import make_beacon, make_push_subscription, make_si
 
 API_PREFIXES = ("v1/", "admin/v1/")
 ROLES = list(Role.values)
+SESSION_ROLES = ("manager", "member")  # also called with a session instead of an API key
 
 # --- the URLconf walk -------------------------------------------------------------------
 
@@ -747,6 +749,25 @@ def request(client, case: Case, ctx, *, kwargs=None, body=None, query=None):
     return send(path, body if body is not None else {}, format="json", **headers)
 
 
+class Clients:
+    """A fresh client per call (a response's cookies, e.g. logout's, never reach the next):
+    `clients["owner"]` (API key), `clients["member/session"]` (session cookie), `clients[None]`."""
+
+    def __init__(self, world):
+        self.world = world
+
+    def __getitem__(self, who: str | None) -> APIClient:
+        client = APIClient()
+        if who is None:
+            return client
+        role, _, how = who.partition("/")
+        if how == "session":
+            client.cookies[settings.SESSION_COOKIE_NAME] = self.world.sessions[role]
+        else:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.world.raw_keys[role]}")
+        return client
+
+
 @contextmanager
 def module_world(django_db_blocker, media_root, *, orgs: int = 1):
     """Worlds shared by a whole test module: built once inside a transaction that is rolled
@@ -756,12 +777,12 @@ def module_world(django_db_blocker, media_root, *, orgs: int = 1):
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media_root), transaction.atomic():
         worlds = [World() for _ in range(orgs)]
         for world in worlds:
-            world.clients = {}
-            for role, raw in world.raw_keys.items():
+            world.sessions = {}
+            for role in SESSION_ROLES:  # signed in through the browser flow: a session cookie
                 client = APIClient()
-                client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-                world.clients[role] = client
-            world.clients[None] = APIClient()
+                client.force_login(world.members[role].user)
+                world.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+            world.clients = Clients(world)
         try:
             yield worlds
         finally:

@@ -1,5 +1,6 @@
 """The role × endpoint matrix: every declared route (tests/routes.py ROUTES) called by every
-org role and by an anonymous client, against one shared org. SPEC §2's capability for the
+org role with an API key, by two roles with a session (cookie) and by an anonymous client,
+against one shared org. SPEC §2's capability for the
 action decides: an allowed role gets the declared success status (never 403), another role
 403 PERMISSION_DENIED, an anonymous caller 401 (public routes: allowed for everyone).
 Each case runs in its own savepoint, so a call's writes never reach the next case."""
@@ -8,7 +9,7 @@ import pytest
 
 from apps.orgs.roles import AUTHENTICATED, PUBLIC
 from tests import routes
-from tests.routes import OK_BY_METHOD, ROLES, SPEC_ROLES
+from tests.routes import OK_BY_METHOD, ROLES, SESSION_ROLES, SPEC_ROLES
 
 ANONYMOUS = "anonymous"
 
@@ -28,6 +29,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 def expected(case, role) -> tuple[int, ...]:
+    role = role.split("/")[0]
     roles = SPEC_ROLES[case.call.spec]
     ok = case.call.ok or OK_BY_METHOD[case.method]
     if roles == PUBLIC:
@@ -42,7 +44,7 @@ def expected(case, role) -> tuple[int, ...]:
 def _params():
     params = []
     for case in routes.cases():
-        for role in [*ROLES, ANONYMOUS]:
+        for role in [*ROLES, *(f"{r}/session" for r in SESSION_ROLES), ANONYMOUS]:
             reason = KNOWN_WRONG.get((case.route.name, case.action, role))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             params.append(pytest.param(case, role, id=f"{case.id} as {role}", marks=marks))
@@ -52,8 +54,8 @@ def _params():
 @pytest.mark.django_db
 @pytest.mark.parametrize(("case", "role"), _params())
 def test_role_matrix(world, case, role):
-    ctx = routes.context(world, None if role == ANONYMOUS else role)
-    client = world.clients[ctx.role]
+    ctx = routes.context(world, None if role == ANONYMOUS else role.split("/")[0])
+    client = world.clients[None if role == ANONYMOUS else role]
     response = routes.request(client, case, ctx)
     want = expected(case, role)
     assert response.status_code in want, (
