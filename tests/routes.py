@@ -54,7 +54,7 @@ from apps.bookings.models import WebhookDelivery, WebhookEndpoint
 from apps.events.models import Event
 from apps.incidents import services as incident_services
 from apps.orgs.models import Invite, Role, TeamMember
-from apps.orgs.roles import ADMIN_API, ADMINS, ANY_MEMBER, AUTHENTICATED, MANAGERS, PUBLIC, SCHEDULERS
+from apps.orgs.roles import ADMIN_API, ADMINS, ANY_MEMBER, AUTHENTICATED, FRONTDESK, MANAGERS, PUBLIC, SCHEDULERS
 from apps.schedule import ical
 from tests.bookings.factories import make_event_type
 from tests.factories import MembershipFactory, OrgFactory, TeamFactory, actor_for
@@ -187,10 +187,31 @@ class Call:
     fmt: str = "json"  # or "multipart"
     headers: object = None
     tenancy: str | None = None  # None: org-scoped, walked; else why the harness skips it
+    others: "Others | None" = None  # the row-level rule: the same call on someone else's object
+
+
+@dataclass(frozen=True)
+class Others:
+    """SPEC §2's row-level rules ("own bookings", "incidents assigned to them"): the call on an
+    object that is not the caller's. Roles in `who` get the call's `ok`; the other roles the
+    capability allows get `refused` — 404 where they cannot see the object, 403 where they
+    can see but not change it."""
+
+    who: frozenset
+    refused: tuple[int, ...]
+    url: object = None
+    body: object = None
 
 
 def _own(attr):
     return lambda c: {"pk": getattr(c.w, attr)[c.role or "owner"].pk}
+
+
+def _someone_elses(attr):
+    return lambda c: {"pk": getattr(c.w, attr)["admin" if c.role == "owner" else "owner"].pk}
+
+
+NOT_ASSIGNED = Others(SCHEDULERS, (403,), url=lambda c: {"pk": c.w.unassigned_incident.pk})
 
 
 SOON = lambda c: c.w.day  # noqa: E731 - a bookable day, two days ahead
@@ -209,8 +230,8 @@ ROUTES: dict[str, dict[str, Call]] = {
     "auth-me": {"get": Call("signed-in", tenancy="no org, no ids")},
     "api-key-list": {"list": Call("own:api-keys"), "create": Call("own:api-keys", body={"name": "bot"})},
     "api-key-detail": {
-        "retrieve": Call("own:api-keys", url=_own("keys"), model="api_key"),
-        "destroy": Call("own:api-keys", url=_own("keys"), model="api_key"),
+        action: Call("own:api-keys", url=_own("keys"), others=Others(ADMINS, (404,), url=_someone_elses("keys")))
+        for action in ("retrieve", "destroy")
     },
     # orgs
     # a made-up token: the permission check passes, the token does not (the flow: tests/test_orgs.py)
@@ -285,7 +306,9 @@ ROUTES: dict[str, dict[str, Call]] = {
             },
         ),
     },
-    "push-subscription-detail": {"destroy": Call("own:push", url=_own("push"), model="push")},
+    "push-subscription-detail": {
+        "destroy": Call("own:push", url=_own("push"), others=Others(ADMINS, (404,), url=_someone_elses("push")))
+    },
     # incidents (the same rows under /v1/incidents and /v1/tickets)
     **{
         f"{kind}-{suffix}": calls
@@ -301,7 +324,9 @@ ROUTES: dict[str, dict[str, Call]] = {
             },
             "detail": {
                 "retrieve": Call("incidents:read", model="incident"),
-                "partial_update": Call("incidents:update", model="incident", body={"location_name": "Gate 4"}),
+                "partial_update": Call(
+                    "incidents:update", model="incident", body={"location_name": "Gate 4"}, others=NOT_ASSIGNED
+                ),
             },
             "activity": {"activity": Call("incidents:read", model="incident")},
             "assign": {
@@ -313,9 +338,13 @@ ROUTES: dict[str, dict[str, Call]] = {
                     ok=(200,),
                 )
             },
-            "comment": {"comment": Call("incidents:update", model="incident", body={"body": "On my way"})},
+            "comment": {
+                "comment": Call("incidents:update", model="incident", body={"body": "On my way"}, others=NOT_ASSIGNED)
+            },
             "transition": {
-                "transition": Call("incidents:update", model="incident", body={"status": "in_progress"}, ok=(200,))
+                "transition": Call(
+                    "incidents:update", model="incident", body={"status": "in_progress"}, ok=(200,), others=NOT_ASSIGNED
+                )
             },
         }.items()
     },
@@ -358,13 +387,17 @@ ROUTES: dict[str, dict[str, Call]] = {
             headers=lambda c: {"Idempotency-Key": secrets.token_hex(8)},
         )
     },
-    "booking-detail": {"retrieve": Call("own:bookings", url=_own("holds"), model="holds")},
+    "booking-detail": {
+        "retrieve": Call(
+            "own:bookings", url=_own("holds"), others=Others(FRONTDESK, (404,), url=_someone_elses("holds"))
+        )
+    },
     "booking-confirm": {
         "confirm": Call(
             "own:bookings",
             url=_own("holds"),
-            model="holds",
             ok=(200,),
+            others=Others(FRONTDESK, (404,), url=_someone_elses("holds")),
             headers=lambda c: {"Idempotency-Key": secrets.token_hex(8)},
         )
     },
@@ -470,7 +503,11 @@ ROUTES: dict[str, dict[str, Call]] = {
         )
     },
     "schedule-entry-detail": {
-        "retrieve": Call("schedule:read", model="entry"),
+        "retrieve": Call(
+            "schedule:read",
+            model="entry",
+            others=Others(FRONTDESK, (404,), url=lambda c: {"pk": c.w.private_entry.pk}),  # private, not theirs
+        ),
         "partial_update": Call(
             "schedule:write",
             model="entry",
@@ -481,9 +518,18 @@ ROUTES: dict[str, dict[str, Call]] = {
     },
     "schedule-feed-list": {
         "list": Call("own:schedule-feeds"),
-        "create": Call("own:schedule-feeds", body={}, ids=("membership_id", "team_id")),
+        "create": Call(
+            "own:schedule-feeds",
+            body={},
+            ids=("membership_id", "team_id"),
+            others=Others(SCHEDULERS, (403,), body=lambda c: {"membership_id": str(c.w.target.pk)}),
+        ),
     },
-    "schedule-feed-detail": {"destroy": Call("own:schedule-feeds", url=_own("feeds"), model="feeds")},
+    "schedule-feed-detail": {
+        "destroy": Call(
+            "own:schedule-feeds", url=_own("feeds"), others=Others(SCHEDULERS, (404,), url=_someone_elses("feeds"))
+        )
+    },
     # admin API: scheduling set-up
     "admin-slots-generate": {
         "post": Call(
@@ -655,11 +701,15 @@ class World:
         )
         # incidents: assigned to every role's member, so a member may update it
         self.incident = make_incident(org, title=f"{org.slug} secret incident", assignees=list(self.members.values()))
+        self.unassigned_incident = make_incident(org, title=f"{org.slug} unassigned incident")
         self.intake_endpoint, self.intake_token = incident_services.intake_endpoint_create(actor=admin, name="matrix")
         # schedule
         self.entry_start = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
         self.entry = make_entry(
             org, title=f"{org.slug} secret entry", start=self.entry_start, assignees=[self.members["member"]]
+        )
+        self.private_entry = make_entry(
+            org, title="private", start=self.entry_start, private=True, assignees=[self.members["scheduler"]]
         )
         self.feeds = {}
         for role, m in self.members.items():

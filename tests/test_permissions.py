@@ -69,7 +69,7 @@ def test_declared_roles_match_the_spec():
     for case in routes.cases():
         declared, spec = case.route.cls.action_roles[case.action], SPEC_ROLES[case.call.spec]
         if declared != spec:
-            show = lambda roles: roles if isinstance(roles, str) else sorted(roles)  # noqa: E731
+            show = lambda roles: roles if isinstance(roles, str) else sorted(map(str, roles))  # noqa: E731
             wrong.append(f"{case.id} ({case.action}): declares {show(declared)}, SPEC {case.call.spec} = {show(spec)}")
     assert not wrong, "\n".join(wrong)
 

@@ -14,7 +14,12 @@ from tests.routes import OK_BY_METHOD, ROLES, SESSION_ROLES, SPEC_ROLES
 ANONYMOUS = "anonymous"
 
 # (route name, action, role) → why the app is wrong today (the lead fixes; strict xfail).
-KNOWN_WRONG: dict[tuple[str, str, str], str] = {}
+KNOWN_WRONG: dict[tuple[str, str, str], str] = {
+    ("schedule-feed-detail", "destroy", "frontdesk on others'"): (
+        "ScheduleFeedQuerySet.for_actor lets frontdesk see every feed, and destroy uses it: frontdesk "
+        "revokes anyone's iCal feed, though only schedulers may create another person's feed"
+    ),
+}
 
 
 @pytest.fixture(autouse=True)
@@ -48,11 +53,19 @@ def _params():
             reason = KNOWN_WRONG.get((case.route.name, case.action, role))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             params.append(pytest.param(case, role, id=f"{case.id} as {role}", marks=marks))
+        if case.call.others is None:
+            continue
+        for role in ROLES:
+            if expected(case, role) == (403,):
+                continue  # refused by role already
+            reason = KNOWN_WRONG.get((case.route.name, case.action, f"{role} on others'"))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            params.append(pytest.param(case, role, id=f"{case.id} as {role} on someone else's", marks=marks))
     return params
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("case", "role"), _params())
+@pytest.mark.parametrize(("case", "role"), [p for p in _params() if not p.id.endswith("else's")])
 def test_role_matrix(world, case, role):
     ctx = routes.context(world, None if role == ANONYMOUS else role.split("/")[0])
     client = world.clients[None if role == ANONYMOUS else role]
@@ -63,3 +76,18 @@ def test_role_matrix(world, case, role):
     )
     if want == (403,):
         assert response.json()["code"] == "PERMISSION_DENIED"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("case", "role"), [p for p in _params() if p.id.endswith("else's")])
+def test_row_level_rules(world, case, role):
+    """The same call on someone else's object (SPEC's "own bookings", "assigned to them" …)."""
+    others = case.call.others
+    ctx = routes.context(world, role)
+    kwargs = {**routes.url_kwargs(case.route, case.call, ctx), **(routes.resolve(others.url, ctx) or {})}
+    body = {**(routes.resolve(case.call.body, ctx) or {}), **(routes.resolve(others.body, ctx) or {})}
+    response = routes.request(world.clients[role], case, ctx, kwargs=kwargs, body=body)
+    want = (case.call.ok or OK_BY_METHOD[case.method]) if role in others.who else others.refused
+    assert response.status_code in want, (
+        f"{case.id} as {role} on someone else's: {response.status_code}, expected {want}; {response.content[:400]!r}"
+    )
