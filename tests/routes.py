@@ -783,14 +783,16 @@ def cases() -> list[Case]:
     return found
 
 
-def request(client, case: Case, ctx, *, kwargs=None, body=None, query=None):
+def request(client, case: Case, ctx, *, kwargs=None, body=None, query=None, headers=None):
+    """Send the declared call; kwargs/body/query replace the declared ones when given."""
     kwargs = url_kwargs(case.route, case.call, ctx) if kwargs is None else kwargs
     path = reverse(case.route.name, kwargs=kwargs)
     body = resolve(case.call.body, ctx) if body is None else body
     query = resolve(case.call.query, ctx) if query is None else query
     if query:
         path += "?" + urlencode(query, doseq=True)
-    headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (resolve(case.call.headers, ctx) or {}).items()}
+    headers = {**(resolve(case.call.headers, ctx) or {}), **(headers or {})}
+    headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
     send = getattr(client, case.method)
     if case.method == "get":
         return send(path, **headers)

@@ -11,8 +11,8 @@ The contract (SPEC §2 "another org's objects answer 404"), decided for the thre
 and always: nothing of org A changes (every org A row is fingerprinted before and after,
 tests/tenancy.py OrgSnapshot), and no id of any org A row appears in the answer. Org B's own
 call (its own ids: variant "own", which is how every list is checked for org A's rows) must
-succeed first, so a route that fails for everyone cannot pass. Plus: naming org A's slug in
-the URL is 404 ORG_NOT_FOUND.
+succeed first, so a route that fails for everyone cannot pass. Plus: naming org A — by slug
+in the URL, or (routes without one) in `X-Org` or `?org=` — is 404 ORG_NOT_FOUND.
 
 The schema check fails for a request field or query parameter of the OpenAPI document that
 looks like an id and is not declared (`ids` / `query_ids` / `not_ids` in tests/routes.py)."""
@@ -21,6 +21,7 @@ import json
 import re
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
@@ -114,69 +115,61 @@ def _made_up(value):
     return [str(uuid.uuid4()) for _ in value] if isinstance(value, list) else str(uuid.uuid4())
 
 
-def variants(case, world_a, world_b):
-    """(variant id, kwargs, body, query, sent values) for org B's caller with A's ids, each
-    with its made-up twin: [(name, foreign request, made-up request, kind)]."""
-    ctx_a, ctx_b = routes.context(world_a, "owner"), routes.context(world_b, "owner")
-    kwargs_a, kwargs_b = (
-        routes.url_kwargs(case.route, case.call, ctx_a),
-        routes.url_kwargs(case.route, case.call, ctx_b),
-    )
-    body_b, query_b = routes.resolve(case.call.body, ctx_b), routes.resolve(case.call.query, ctx_b) or {}
-    body_a, query_a = routes.resolve(case.call.body, ctx_a) or {}, routes.resolve(case.call.query, ctx_a) or {}
+def id_groups(case) -> list[list[str]]:
+    """The URL kwargs naming objects: each alone, and all together when there are several."""
     org_kwarg = getattr(case.route.cls, "org_url_kwarg", None)
-    found = []
-    id_kwargs = [k for k in case.route.kwarg_names if k != org_kwarg]
-    for group in [[k] for k in id_kwargs] + ([id_kwargs] if len(id_kwargs) > 1 else []):
+    kwargs = [k for k in case.route.kwarg_names if k != org_kwarg]
+    return [[k] for k in kwargs] + ([kwargs] if len(kwargs) > 1 else [])
+
+
+def variant_names(case) -> list[str]:
+    names = ["own"]
+    if getattr(case.route.cls, "org_url_kwarg", None) in case.route.kwarg_names:
+        names.append("org-slug")
+    else:
+        names += ["org-header", "org-param"]
+    names += [f"url:{'+'.join(group)}" for group in id_groups(case)]
+    names += [f"body:{name}" for name in case.call.ids] + [f"query:{name}" for name in case.call.query_ids]
+    return names
+
+
+@dataclass
+class Swap:
+    """Org B's request with org A's id(s) in one place, and its twin with made-up ids."""
+
+    kind: str  # url | body | query
+    foreign: dict  # routes.request() overrides
+    made_up: dict
+    sent: dict  # the values sent → a placeholder, for comparing the two answers
+
+
+def swap(case, variant: str, world_a, world_b) -> Swap:
+    kind, _, name = variant.partition(":")
+    ctx_a, ctx_b = routes.context(world_a, "owner"), routes.context(world_b, "owner")
+    if kind == "url":
+        group = name.split("+")
+        kwargs_a, kwargs_b = (routes.url_kwargs(case.route, case.call, ctx) for ctx in (ctx_a, ctx_b))
         foreign = {**kwargs_b, **{k: kwargs_a[k] for k in group}}
         made_up = {**kwargs_b, **{k: str(uuid.uuid4()) for k in group}}
-        sent = {str(kwargs_a[k]): "<ID>" for k in group} | {str(made_up[k]): "<ID>" for k in group}
-        found.append((f"url:{'+'.join(group)}", dict(kwargs=foreign), dict(kwargs=made_up), sent, "url"))
-    for name in case.call.ids:
-        value = body_a[name] if name in body_a else id_source(world_a, name)
-        fake = _made_up(value)
-        sent = dict.fromkeys(_sent(value) | _sent(fake), "<ID>")
-        found.append(
-            (
-                f"body:{name}",
-                dict(body={**(body_b or {}), name: value}),
-                dict(body={**(body_b or {}), name: fake}),
-                sent,
-                "body",
-            )
-        )
-    for name in case.call.query_ids:
-        value = query_a[name] if name in query_a else id_source(world_a, name)
-        fake = _made_up(value)
-        sent = dict.fromkeys(_sent(value) | _sent(fake), "<ID>")
-        found.append(
-            (f"query:{name}", dict(query={**query_b, name: value}), dict(query={**query_b, name: fake}), sent, "query")
-        )
-    return found
+        sent = {str(foreign[k]): "<ID>" for k in group} | {str(made_up[k]): "<ID>" for k in group}
+        return Swap(kind, {"kwargs": foreign}, {"kwargs": made_up}, sent)
+    part = "body" if kind == "body" else "query"
+    mine = routes.resolve(getattr(case.call, part), ctx_b) or {}
+    theirs = routes.resolve(getattr(case.call, part), ctx_a) or {}
+    value = theirs[name] if name in theirs else id_source(world_a, name)
+    fake = _made_up(value)
+    sent = dict.fromkeys(_sent(value) | _sent(fake), "<ID>")
+    return Swap(kind, {part: {**mine, name: value}}, {part: {**mine, name: fake}}, sent)
 
 
 def _params():
     params = []
     for case in walked_cases():
-        names = ["own"]
-        names += ["org-slug"] if getattr(case.route.cls, "org_url_kwarg", None) in case.route.kwarg_names else []
-        names += [v[0] for v in _variant_names(case)]
-        for name in names:
+        for name in variant_names(case):
             reason = KNOWN_LEAKS.get((case.route.name, case.action, name))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             params.append(pytest.param(case, name, id=f"{case.id} {name}", marks=marks))
     return params
-
-
-def _variant_names(case):
-    org_kwarg = getattr(case.route.cls, "org_url_kwarg", None)
-    id_kwargs = [k for k in case.route.kwarg_names if k != org_kwarg]
-    groups = [[k] for k in id_kwargs] + ([id_kwargs] if len(id_kwargs) > 1 else [])
-    return (
-        [(f"url:{'+'.join(g)}",) for g in groups]
-        + [(f"body:{n}",) for n in case.call.ids]
-        + [(f"query:{n}",) for n in case.call.query_ids]
-    )
 
 
 def test_every_org_scoped_route_is_walked():
@@ -227,11 +220,19 @@ def test_foreign_ids_answer_like_made_up_ones(worlds, case, variant):
     client_b = world_b.clients["owner"]
     before = OrgSnapshot(world_a.org)
 
-    if variant == "org-slug":
-        org_kwarg = case.route.cls.org_url_kwarg
-        kwargs = {**routes.url_kwargs(case.route, case.call, ctx_b), org_kwarg: world_a.org.slug}
-        response = routes.request(client_b, case, ctx_b, kwargs=kwargs)
-        assert response.status_code == 404, (case.id, response.content)
+    if variant.startswith("org-"):  # org B's caller naming org A: URL slug, X-Org header, ?org=
+        if variant == "org-slug":
+            kwargs = {**routes.url_kwargs(case.route, case.call, ctx_b), case.route.cls.org_url_kwarg: world_a.org.slug}
+            response = routes.request(client_b, case, ctx_b, kwargs=kwargs)
+        elif variant == "org-header":  # a session chooses its org so; an API key's org is fixed
+            response = routes.request(client_b, case, ctx_b, headers={"X-Org": world_a.org.slug})
+            assert response.status_code == 404, (case.id, "API key with X-Org", response.content)
+            client = world_b.clients["manager/session"]
+            response = routes.request(client, case, ctx_b, headers={"X-Org": world_a.org.slug})
+        else:
+            query = {**(routes.resolve(case.call.query, ctx_b) or {}), "org": world_a.org.slug}
+            response = routes.request(world_b.clients["manager/session"], case, ctx_b, query=query)
+        assert response.status_code == 404, (case.id, variant, response.content)
         assert response.json()["code"] == "ORG_NOT_FOUND"
         assert OrgSnapshot(world_a.org).changed_since(before) == []
         return
@@ -247,15 +248,16 @@ def test_foreign_ids_answer_like_made_up_ones(worlds, case, variant):
         leaked = {i for i in world_a.ids if i in text_of(own)}
         assert not leaked, f"{case.id}: org A's ids in org B's answer: {sorted(leaked)[:5]}"
         return
-    _name, foreign, made_up, sent, kind = next(v for v in variants(case, world_a, world_b) if v[0] == variant)
+    swapped = swap(case, variant, world_a, world_b)
+    kind, sent = swapped.kind, swapped.sent
     with rolled_back():
-        response = routes.request(client_b, case, ctx_b, **foreign)
+        response = routes.request(client_b, case, ctx_b, **swapped.foreign)
         changed = OrgSnapshot(world_a.org).changed_since(before)
     assert changed == [], f"{case.id} {variant}: org B's call changed org A's {changed}"
     leaked = {i for i in world_a.ids if i in text_of(response)} - set(sent)
     assert not leaked, f"{case.id} {variant}: org A's ids in org B's answer: {sorted(leaked)[:5]}"
     with rolled_back():
-        twin = routes.request(client_b, case, ctx_b, **made_up)
+        twin = routes.request(client_b, case, ctx_b, **swapped.made_up)
     if kind in ("url", "body"):
         assert response.status_code in (400, 404), (
             f"{case.id} {variant}: org A's id answered {response.status_code}: {response.content[:300]!r}"
