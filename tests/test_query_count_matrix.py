@@ -76,6 +76,19 @@ def grow(world, n: int = 4):
             assignees=[member, world.members["member"]],
         )
         booking_services.booking_hold(actor_or_none=owner, slot=world.slot, attendee_name=f"g{i}")
+        booking_services.booking_book(  # the host's day fills up: host and team slots read more
+            event_type=world.event_type,
+            start_at=world.at(12) + timedelta(minutes=30 * i),
+            attendee_name=f"b{i}",
+            attendee_email=f"b{i}@example.test",
+        )
+        make_entry(
+            org,
+            title=f"host busy {i}",
+            start=world.at(16) + timedelta(minutes=15 * i),
+            end=world.at(16) + timedelta(minutes=15 * i + 10),
+            assignees=[world.host.membership],
+        )
         make_signal(org, membership=member)
         make_beacon(org, membership=member)
         Event.objects.create(org=org, type="test.grown", data={"i": i})
