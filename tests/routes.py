@@ -34,6 +34,7 @@ import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from types import SimpleNamespace
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -802,21 +803,22 @@ def request(client, case: Case, ctx, *, kwargs=None, body=None, query=None, head
 
 
 class Clients:
-    """A fresh client per call (a response's cookies, e.g. logout's, never reach the next):
-    `clients["owner"]` (API key), `clients["member/session"]` (session cookie), `clients[None]`."""
+    """`clients["owner"]` (API key), `clients["member/session"]` (session cookie), `clients[None]`
+    (anonymous). One client each (building one loads the middleware stack), its cookies
+    reset on every access, so a response's cookies (logout's, say) never reach the next call."""
 
     def __init__(self, world):
-        self.world = world
+        self.world, self.made = world, {}
 
     def __getitem__(self, who: str | None) -> APIClient:
-        client = APIClient()
-        if who is None:
-            return client
-        role, _, how = who.partition("/")
-        if how == "session":
-            client.cookies[settings.SESSION_COOKIE_NAME] = self.world.sessions[role]
-        else:
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.world.raw_keys[role]}")
+        client = self.made.get(who)
+        if client is None:
+            client = self.made[who] = APIClient()
+            if who is not None and not who.endswith("/session"):
+                client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.world.raw_keys[who]}")
+        client.cookies = SimpleCookie()
+        if who is not None and who.endswith("/session"):
+            client.cookies[settings.SESSION_COOKIE_NAME] = self.world.sessions[who.partition("/")[0]]
         return client
 
 

@@ -39,6 +39,12 @@ from tests.tenancy import OrgSnapshot
 # (route name, action, variant) → why the app is wrong today (the lead fixes; strict xfail).
 KNOWN_LEAKS: dict[tuple[str, str, str], str] = {}
 
+# What another org's id may answer, by where it was sent (and always what a made-up id answers).
+# Body ids answer 400 today where an app validates them as input (incidents' and schedule
+# entries' assignee_ids and incident_id, schedule feeds' membership_id/team_id) and 404 where
+# it resolves them with access_*(); tighten "body" to (404,) once they all resolve alike.
+FOREIGN_ID_STATUSES = {"url": (404,), "body": (400, 404)}
+
 ID_LIKE = re.compile(r"(_id|_ids)$|^(assignee|person|team|membership|user|incident|location|slot)$")
 
 
@@ -259,7 +265,7 @@ def test_foreign_ids_answer_like_made_up_ones(worlds, case, variant):
     with rolled_back():
         twin = routes.request(client_b, case, ctx_b, **swapped.made_up)
     if kind in ("url", "body"):
-        assert response.status_code in (400, 404), (
+        assert response.status_code in FOREIGN_ID_STATUSES[kind], (
             f"{case.id} {variant}: org A's id answered {response.status_code}: {response.content[:300]!r}"
         )
     assert _normalized(response, sent) == _normalized(twin, sent), (
