@@ -23,9 +23,16 @@ ADDING A ROUTE? Add one entry to ROUTES below, keyed by the URL name (`name=` in
   request field or query parameter of the OpenAPI schema that looks like an id
   (`*_id`, `*_ids`, `assignee`, `person`, `team`, `membership`, `user`) is not declared
   (put it in `not_ids` with a reason if it is not an object reference);
+- `others=Others(roles, refused, url=/body=)` for a row-level rule ("own bookings", "assigned
+  to them"): the same call on someone else's object, allowed for `roles` only;
+- `tenancy="why"` for a route the tenancy harness cannot walk (public tokens, no org);
 - if the route needs an object World does not have yet, add it to World.__init__ (one line,
-  using the app's tests/<app>/factories.py).
+  using the app's tests/<app>/factories.py);
+- a new GET route also needs its query-count baseline in tests/query_counts.json
+  (tests/test_query_count_matrix.py says the figure to write).
 A routed action without a declaration fails tests/test_permissions.py with the name to add.
+Known-wrong behaviour is a strict xfail with its reason: KNOWN_WRONG in
+tests/test_role_matrix.py, KNOWN_LEAKS in tests/test_tenancy.py.
 Routes outside DRF (the SSE stream, the magic-link redirect) are listed in NON_API_ROUTES
 with the test that covers them."""
 
