@@ -63,7 +63,7 @@ from apps.events.models import Event
 from apps.incidents import services as incident_services
 from apps.orgs.models import Invite, Role, TeamMember
 from apps.orgs.roles import ADMIN_API, ADMINS, ANY_MEMBER, AUTHENTICATED, FRONTDESK, MANAGERS, PUBLIC, SCHEDULERS
-from apps.schedule import ical
+from apps.scheduling import ical
 from tests.bookings.factories import make_event_type
 from tests.factories import MembershipFactory, OrgFactory, TeamFactory, actor_for
 from tests.incidents.factories import make_incident

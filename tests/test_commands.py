@@ -10,11 +10,10 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import ApiKey, User
 from apps.bookings.models import EventType
+from apps.demo.tasks import demo_beacons
 from apps.incidents.models import Incident, IntakeEndpoint, Priority
 from apps.orgs.models import Membership, Org, Role, Team
-from apps.orgs.tasks import demo_beacons
-from apps.schedule.models import ScheduleEntry
-from apps.scheduling.models import AvailabilityRule, Location, Person, SlotInstance
+from apps.scheduling.models import AvailabilityRule, Location, Person, ScheduleEntry, SlotInstance
 from apps.signals.models import Beacon
 from apps.signals.selectors import live_positions
 

@@ -3,6 +3,7 @@
 import time
 
 from asgiref.sync import async_to_sync
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -37,8 +38,7 @@ def _check_channel_layer():
 
 
 def _check_broker():
-    from schedkit.celery import app
-
+    app = current_app  # the project's Celery app (schedkit.celery sets itself current)
     if settings.CELERY_BROKER_URL.startswith("memory"):
         return  # in-process broker: up while this process is
     with app.connection_for_write() as conn:

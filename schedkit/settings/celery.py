@@ -48,4 +48,4 @@ CELERY_BEAT_SCHEDULE = {
 # The demo's field responders keep pinging their beacons (in the web process, whose cache holds
 # live positions in the embedded default); a no-op without the demo org.
 if env_bool("DEMO_BEACONS", EMBEDDED):
-    CELERY_BEAT_SCHEDULE["orgs-demo-beacons"] = {"task": "orgs.demo_beacons", "schedule": timedelta(seconds=20)}
+    CELERY_BEAT_SCHEDULE["demo-beacons"] = {"task": "demo.beacons", "schedule": timedelta(seconds=20)}

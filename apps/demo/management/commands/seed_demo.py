@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.orgs.demo import DEMO_DOMAIN, DEMO_ORG, seed, tour
+from apps.demo.seed import DEMO_DOMAIN, DEMO_ORG, seed, tour
 from apps.orgs.models import Role
 
 REFUSED = (

@@ -24,12 +24,14 @@ from apps.incidents.models import Incident, IntakeEndpoint, Priority, Source, St
 from apps.orgs import services as orgs
 from apps.orgs.models import Membership, Org, Role, Team
 from apps.orgs.tenancy import Actor
-
-# The schedule is moving from apps.schedule to apps.scheduling (issue 11): only these two lines change.
-from apps.schedule.models import ScheduleEntry
-from apps.schedule.services import schedule_entry_create
-from apps.scheduling.models import AvailabilityRule, Location, Person
-from apps.scheduling.services import availability_rule_create, location_create, person_create, slots_generate
+from apps.scheduling.models import AvailabilityRule, Location, Person, ScheduleEntry
+from apps.scheduling.services import (
+    availability_rule_create,
+    location_create,
+    person_create,
+    schedule_entry_create,
+    slots_generate,
+)
 from apps.signals import services as signals
 from apps.signals.models import Beacon
 from apps.signals.selectors import live_positions
