@@ -11,6 +11,7 @@ from rest_framework.response import Response
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+API_PREFIXES = ("/v1/", "/admin/v1/")
 TYPE_BASE = "https://schedkit.dev/problems/"
 
 
@@ -118,29 +119,36 @@ def problem_exception_handler(exc, context):
     return None  # unexpected: let Django log it and answer 500 (as problem+json, see handler500)
 
 
-def _problem_json(request, status_code, code, title, detail):
+def problem_json(status_code, code, title, detail=None, headers=None, **extra) -> JsonResponse:
+    """A problem+json answer outside DRF (middleware, plain views, error handlers)."""
     body = {
         "type": TYPE_BASE + code.lower().replace("_", "-"),
         "title": title,
         "status": status_code,
         "code": code,
-        "detail": detail,
+        "detail": detail if detail is not None else title,
+        **extra,
     }
-    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+def api_not_found(request, *args, **kwargs):
+    """The last route under /v1/ and /admin/v1/: an unknown API path is a problem+json 404
+    (never the Django admin's login page, nor a page's HTML 404)."""
+    return problem_json(404, "NOT_FOUND", "Not found", f"No endpoint at {request.path}.")
 
 
 def handler404(request, exception=None):
-    if request.path.startswith(("/v1/", "/admin/v1/")):
-        return _problem_json(request, 404, "NOT_FOUND", "Not found", f"No endpoint at {request.path}.")
+    if request.path.startswith(API_PREFIXES):
+        return problem_json(404, "NOT_FOUND", "Not found", f"No endpoint at {request.path}.")
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
 
 
 def handler500(request):
-    if request.path.startswith(("/v1/", "/admin/v1/")):
-        return _problem_json(
-            request,
+    if request.path.startswith(API_PREFIXES):
+        return problem_json(
             500,
             "INTERNAL_ERROR",
             "Internal error",

@@ -82,6 +82,8 @@ class IPRateThrottle(SettingsRateMixin, throttling.SimpleRateThrottle):
     """Per client address, for anonymous and authenticated alike (login endpoints)."""
 
     def get_cache_key(self, request, view):
+        if getattr(request, "method", None) == "OPTIONS":
+            return None  # a CORS preflight must not spend the sign-in or booking budget
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
@@ -89,6 +91,8 @@ class EmailRateThrottle(SettingsRateMixin, throttling.SimpleRateThrottle):
     """Per target email address, read from the request body."""
 
     def get_cache_key(self, request, view):
+        if getattr(request, "method", None) == "OPTIONS":
+            return None
         email = request.data.get("email") if isinstance(request.data, dict) else None
         if not isinstance(email, str) or not email:
             return None
