@@ -13,11 +13,12 @@ from django.views.decorators.http import require_http_methods
 from apps.bookings import selectors, services
 from apps.bookings.emails import manage_urls
 from apps.orgs.models import validate_timezone
+from schedkit.api.fields import BoundedFormDateTimeField, moment_problem, parse_day
 from schedkit.api.problems import Problem
 
 
 class BookForm(forms.Form):
-    start_time = forms.DateTimeField()
+    start_time = BoundedFormDateTimeField()
     attendee_name = forms.CharField(max_length=200)
     attendee_email = forms.EmailField()
     attendee_phone = forms.RegexField(r"^\+?[0-9 ()-]{5,30}$", required=False)
@@ -25,10 +26,10 @@ class BookForm(forms.Form):
 
 
 def _day(request, tz_name: str) -> date:
-    try:
-        return date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date() + timedelta(days=1)
+    """The day asked for (?date=), or tomorrow when it is absent, malformed or out of range."""
+    return parse_day(request.GET.get("date")) or (
+        timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date() + timedelta(days=1)
+    )
 
 
 def _tz(request, default: str) -> str:
@@ -118,6 +119,8 @@ def manage_page(request, token, operation):
                 start = datetime.fromisoformat(request.POST.get("start_time", ""))
                 if start.tzinfo is None:
                     raise Problem(400, "VALIDATION_ERROR", "Invalid input", "start_time needs a UTC offset.")
+                if moment_problem(start):
+                    raise Problem(400, "VALIDATION_ERROR", "Invalid input", f"start_time: {moment_problem(start)}")
                 booking = services.booking_reschedule(actor_or_none=None, booking=booking, new_start=start)
             context.update(booking=booking, done=True)
         except ValueError:

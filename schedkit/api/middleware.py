@@ -3,6 +3,8 @@ reason, never a 500):
 
 - `OPTIONS` on a plain (non-DRF) view under /v1/ or /admin/v1/ answers 204 with `Allow` (DRF
   views answer it themselves, schedkit.api.views.SchedKitMixin.options);
+- a declared body over the size limit is a 413 (schedkit.api.limits; under ASGI the outer
+  BodyLimitMiddleware already refused it unread);
 - a query string holding NUL is refused (400 problem+json on the API, plain 400 on pages):
   PostgreSQL cannot store or compare NUL, and every filter would otherwise meet it;
 - CORS headers for the origins in settings.CORS_ALLOWED_ORIGINS (none by default).
@@ -13,10 +15,19 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpResponse
 
+from schedkit.api.limits import content_length_refusal
 from schedkit.api.problems import API_PREFIXES, problem_json
 
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-API-Key, X-Org, X-Request-Id, Last-Event-ID"
 CORS_EXPOSE_HEADERS = "Retry-After, X-Request-Id, Idempotent-Replayed, Location, Allow"
+
+
+def _refuse(request):
+    refusal = content_length_refusal(request.META.get("CONTENT_LENGTH"), request.META.get("CONTENT_TYPE", ""))
+    if refusal is not None:
+        status, body = refusal
+        return problem_json(status, body["code"], body["title"], body["detail"])
+    return _bad_query(request)
 
 
 def _bad_query(request):
@@ -62,13 +73,13 @@ class ApiEdgeMiddleware:
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        refused = _bad_query(request)
+        refused = _refuse(request)
         if refused is not None:
             return refused
         return _finish(request, self.get_response(request))
 
     async def __acall__(self, request):
-        refused = _bad_query(request)
+        refused = _refuse(request)
         if refused is not None:
             return refused
         return _finish(request, await self.get_response(request))

@@ -2,8 +2,9 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -96,6 +97,18 @@ def problem_exception_handler(exc, context):
         errors = flatten_errors(exc.detail)
         detail = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
         return problem_response(400, "VALIDATION_ERROR", "Invalid input", detail, errors=errors)
+    if isinstance(exc, RequestDataTooBig):
+        return problem_response(413, "REQUEST_TOO_LARGE", "Request too large", "The body exceeds the size allowed.")
+    if isinstance(exc, TooManyFieldsSent):
+        return problem_response(400, "MALFORMED_REQUEST", "Malformed request body", "Too many fields.")
+    if isinstance(exc, DataError | OverflowError):
+        # A value the database (or date arithmetic) cannot represent — a time zone offset
+        # beyond ±15:59, a year past 9999, a number out of range: the input's fault, and the
+        # statement (or its transaction) was rolled back, so nothing was written.
+        logger.warning("unrepresentable input answered as 400: %s", exc)
+        return problem_response(
+            400, "VALUE_OUT_OF_RANGE", "Value out of range", "A value in the request is outside the range accepted."
+        )
     if isinstance(exc, IntegrityError):
         # A uniqueness race lost to a concurrent request: a conflict, not a server error.
         logger.warning("integrity error answered as 409: %s", exc)

@@ -1,4 +1,7 @@
+from django.db import models
 from rest_framework import serializers
+
+from schedkit.api.fields import BoundedDateField, BoundedDateTimeField
 
 
 class StrictMixin:
@@ -18,7 +21,12 @@ class StrictSerializer(StrictMixin, serializers.Serializer):
 
 
 class StrictModelSerializer(StrictMixin, serializers.ModelSerializer):
-    pass
+    # Model dates are written through the bounded fields (schedkit.api.fields).
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: BoundedDateTimeField,
+        models.DateField: BoundedDateField,
+    }
 
 
 class ProblemSerializer(serializers.Serializer):

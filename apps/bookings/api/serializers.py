@@ -2,7 +2,8 @@ from rest_framework import serializers
 
 from apps.bookings.models import Booking, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from apps.orgs.models import validate_timezone
-from apps.scheduling.api.serializers import BoundedDateField, BoundedDateTimeField, SlotSerializer
+from apps.scheduling.api.serializers import SlotSerializer
+from schedkit.api.fields import BoundedDateField, BoundedDateTimeField
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
 
