@@ -1,13 +1,16 @@
 """RFC 9457 problem details for every API error, with a stable machine `code`."""
 
 import logging
+import sys
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError
-from django.http import Http404, JsonResponse
+from django.db import DataError, IntegrityError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+from schedkit.cache import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,19 @@ class IdempotentReplay(Exception):
 
     def __init__(self, record):
         self.record = record
+
+
+#: Faults of a shared resource (a pool with no free connection after its bounded wait, Redis
+#: or PostgreSQL unreachable): the request is refused with 503 + Retry-After, to be retried.
+BUSY_ERRORS = (*REDIS_UNAVAILABLE, OperationalError)
+BUSY_RETRY_AFTER = 2
+
+
+def is_busy_error(exc) -> bool:
+    return isinstance(exc, BUSY_ERRORS)
+
+
+_BUSY_ARGS = ("SERVICE_BUSY", "Service busy", "The service is busy or a dependency is unavailable; retry shortly.")
 
 
 _DEFAULT_CODES = {
@@ -109,6 +125,9 @@ def problem_exception_handler(exc, context):
         return problem_response(
             400, "VALUE_OUT_OF_RANGE", "Value out of range", "A value in the request is outside the range accepted."
         )
+    if is_busy_error(exc):
+        logger.warning("answered 503 (busy or unavailable): %s: %s", type(exc).__name__, exc)
+        return problem_response(503, *_BUSY_ARGS, headers={"Retry-After": str(BUSY_RETRY_AFTER)})
     if isinstance(exc, IntegrityError):
         # A uniqueness race lost to a concurrent request: a conflict, not a server error.
         logger.warning("integrity error answered as 409: %s", exc)
@@ -160,6 +179,13 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Django calls this inside its `except`: a pool or dependency fault anywhere (a middleware,
+    # a plain view, a page) is a 503 to retry, not an internal error.
+    if is_busy_error(sys.exc_info()[1]):
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+        if request.path.startswith(API_PREFIXES):
+            return problem_json(503, *_BUSY_ARGS, headers=headers)
+        return HttpResponse(_BUSY_ARGS[2], status=503, content_type="text/plain", headers=headers)
     if request.path.startswith(API_PREFIXES):
         return problem_json(
             500,

@@ -1,6 +1,8 @@
 """DRF throttles backed by the default cache (Redis in production). Rates come from
 settings.THROTTLE_RATES at request time and accept forms like "60/min" or "5/15min".
 
+Throttles fail open when Redis is busy or down (see `hit`).
+
 Counting is a fixed window: one atomic INCR (+EXPIRE) per request, in one Redis round trip.
 DRF's stock throttle keeps a list of every request's timestamp and rewrites it on each
 request — racy across processes and O(rate) per request (a 1200/min key pickles up to 1200
@@ -8,6 +10,7 @@ floats every call). The trade-off: a client may burst up to twice the rate acros
 boundary."""
 
 import hashlib
+import logging
 import re
 import time
 
@@ -15,6 +18,10 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
+
+from schedkit.cache import REDIS_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 _RATE_RE = re.compile(r"^(\d+)/(\d*)([a-z]+)$")
@@ -31,7 +38,16 @@ def parse_rate(rate: str | None):
 
 
 def hit(key: str, window_seconds: int) -> int:
-    """Count one request in a window; returns the count so far."""
+    """Count one request in a window; returns the count so far. Fails open: with Redis busy
+    or down the request is let through (0), since a limit is protection, not the product."""
+    try:
+        return _hit(key, window_seconds)
+    except REDIS_UNAVAILABLE as exc:
+        logger.warning("rate limit not counted (Redis unavailable): %s", exc)
+        return 0
+
+
+def _hit(key: str, window_seconds: int) -> int:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
