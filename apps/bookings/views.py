@@ -15,6 +15,7 @@ from apps.bookings.emails import manage_urls
 from apps.orgs.models import validate_timezone
 from schedkit.api.fields import BoundedFormDateTimeField, moment_problem, parse_day
 from schedkit.api.problems import Problem
+from schedkit.api.throttling import client_ident, rate_wait
 
 
 class BookForm(forms.Form):
@@ -41,12 +42,32 @@ def _tz(request, default: str) -> str:
     return name
 
 
+def _booking_rate_wait(request) -> int | None:
+    """Booking POSTs from pages share the API's per-address budget (THROTTLE_RATES["booking"])."""
+    wait = rate_wait("booking", client_ident(request))
+    return None if wait is None else int(wait) + 1
+
+
+def _too_many(context: dict, wait: int) -> int:
+    context["error"] = f"Too many attempts from your address; try again in {wait} seconds."
+    return 429
+
+
+def _with_retry_after(response, wait: int | None):
+    if wait is not None:
+        response["Retry-After"] = str(wait)
+    return response
+
+
 def _render_booking_page(request, event_type, slots_for, default_tz):
     tz_name = _tz(request, default_tz)
     day = _day(request, tz_name)
     context = {"event_type": event_type, "day": day, "tz_name": tz_name, "form": BookForm()}
     status = 200
-    if request.method == "POST":
+    wait = _booking_rate_wait(request) if request.method == "POST" else None
+    if wait is not None:
+        status = _too_many(context, wait)
+    elif request.method == "POST":
         form = BookForm(request.POST)
         context["form"] = form
         if form.is_valid():
@@ -77,7 +98,7 @@ def _render_booking_page(request, event_type, slots_for, default_tz):
     ]
     context["prev_day"], context["next_day"] = day - timedelta(days=1), day + timedelta(days=1)
     template = "bookings/partials/slots.html" if getattr(request, "htmx", False) else "bookings/book.html"
-    return render(request, template, context, status=status)
+    return _with_retry_after(render(request, template, context, status=status), wait)
 
 
 @require_http_methods(["GET", "POST"])
@@ -109,7 +130,10 @@ def manage_page(request, token, operation):
     tz_name = booking.timezone or (booking.person.tz_name if booking.person_id else "UTC")
     context = {"booking": booking, "operation": operation, "tz_name": tz_name, "token": token}
     status = 200
-    if request.method == "POST":
+    wait = _booking_rate_wait(request) if request.method == "POST" else None
+    if wait is not None:
+        status = _too_many(context, wait)
+    elif request.method == "POST":
         try:
             if operation == "cancel":
                 booking = services.booking_cancel(
@@ -138,7 +162,7 @@ def manage_page(request, token, operation):
             next_day=day + timedelta(days=1),
             slots=[{**s, "label": s["start"].astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")} for s in slots],
         )
-    return render(request, "bookings/manage.html", context, status=status)
+    return _with_retry_after(render(request, "bookings/manage.html", context, status=status), wait)
 
 
 @require_http_methods(["GET", "POST"])

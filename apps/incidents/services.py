@@ -317,7 +317,7 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority.NORMAL):
+def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority.NORMAL, rate_limit: str = ""):
     """Returns (endpoint, raw token); the raw token is shown once and stored hashed."""
     raw = "in_" + secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -325,6 +325,7 @@ def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority
             org=actor.org,
             name=name,
             default_priority=default_priority,
+            rate_limit=rate_limit,
             token_hash=hash_token(raw),
             token_prefix=raw[:10],
         )

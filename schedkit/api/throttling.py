@@ -17,7 +17,8 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from rest_framework import throttling
+from django.core.exceptions import ValidationError
+from rest_framework import exceptions, throttling
 
 from schedkit.cache import REDIS_UNAVAILABLE
 
@@ -57,6 +58,42 @@ def _hit(key: str, window_seconds: int) -> int:
         return pipe.execute()[0]
     backend.add(key, 0, window_seconds)
     return backend.incr(key)
+
+
+def validate_rate(value: str) -> None:
+    """For model/serializer fields holding a rate ("" means the default)."""
+    if value:
+        try:
+            parse_rate(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def client_ident(request) -> str:
+    """The client address as DRF's throttles see it (honours NUM_PROXIES)."""
+    return IPRateThrottle().get_ident(request)
+
+
+def rate_wait(scope: str, ident: str, rate: str | None = None) -> float | None:
+    """Count one use by `ident` under `scope` (in the same window counters as the DRF
+    throttles of that scope, so a page and its API share one budget). Returns the seconds to
+    wait when over the rate, else None. `rate` overrides settings.THROTTLE_RATES[scope]."""
+    count, duration = parse_rate(rate or settings.THROTTLE_RATES.get(scope))
+    if count is None:
+        return None
+    now = time.time()
+    window = int(now // duration)
+    key = throttling.SimpleRateThrottle.cache_format % {"scope": scope, "ident": ident}
+    if hit(f"{key}:{window}", duration) <= count:
+        return None
+    return (window + 1) * duration - now
+
+
+def enforce_rate(scope: str, ident: str, rate: str | None = None) -> None:
+    """rate_wait for API views: raises Throttled (429 RATE_LIMITED + Retry-After)."""
+    wait = rate_wait(scope, ident, rate)
+    if wait is not None:
+        raise exceptions.Throttled(wait=wait)
 
 
 class SettingsRateMixin:

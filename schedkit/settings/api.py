@@ -31,7 +31,9 @@ THROTTLE_RATES = {
     "login_email": env_str("THROTTLE_LOGIN_EMAIL", "5/15min"),
     "login_ip": env_str("THROTTLE_LOGIN_IP", "20/15min"),
     "verify_ip": env_str("THROTTLE_VERIFY_IP", "30/15min"),
-    "booking": env_str("THROTTLE_BOOKING", "10/min"),  # booking POSTs per client address
+    "booking": env_str("THROTTLE_BOOKING", "10/min"),  # booking POSTs (API and pages) per client address
+    # per intake token (an endpoint may set its own); unknown tokens count against the anon IP limit
+    "intake": env_str("THROTTLE_INTAKE", "600/min"),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,4 +1,4 @@
-from .env import env_str
+from .env import env_list, env_str
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "json")  # json | text
@@ -27,3 +27,9 @@ LOGGING = {
         "uvicorn.access": {"level": "WARNING"},
     },
 }
+
+# /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>`; without, only these networks.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list(
+    "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+)

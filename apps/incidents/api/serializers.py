@@ -168,7 +168,18 @@ class IntakeEndpointSerializer(StrictModelSerializer):
 
     class Meta:
         model = IntakeEndpoint
-        fields = ["id", "name", "priority", "token_prefix", "active", "last_used_at", "created_at", "token", "url"]
+        fields = [
+            "id",
+            "name",
+            "priority",
+            "rate_limit",
+            "token_prefix",
+            "active",
+            "last_used_at",
+            "created_at",
+            "token",
+            "url",
+        ]
         read_only_fields = ["id", "token_prefix", "active", "last_used_at", "created_at"]
 
 
