@@ -22,6 +22,11 @@ class MalformedJSON(ValueError):
     pass
 
 
+class JSONObject(dict):
+    """A JSON object from a request body: typed values (schedkit.api.serializers checks them
+    against the fields, which it cannot do for query strings or form data)."""
+
+
 def max_depth() -> int:
     return getattr(settings, "API_JSON_MAX_DEPTH", DEFAULT_MAX_DEPTH)
 
@@ -68,7 +73,7 @@ def loads(data: bytes | str):
             raise MalformedJSON("The body is not valid UTF-8.") from None
     _check_depth(data, max_depth())
     try:
-        value = json.loads(data, parse_constant=_reject_constant)
+        value = json.loads(data, parse_constant=_reject_constant, object_pairs_hook=JSONObject)
     except RecursionError:  # belt and braces: the depth check should have refused it
         raise MalformedJSON("JSON nested too deeply.") from None
     except json.JSONDecodeError as exc:

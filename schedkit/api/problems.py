@@ -7,6 +7,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -164,6 +165,7 @@ def problem_json(status_code, code, title, detail=None, headers=None, **extra) -
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
 
+@csrf_exempt  # an answer, not an action: a cookie-carrying DELETE must get the 404 too
 def api_not_found(request, *args, **kwargs):
     """The last route under /v1/ and /admin/v1/: an unknown API path is a problem+json 404
     (never the Django admin's login page, nor a page's HTML 404)."""
@@ -176,6 +178,16 @@ def handler404(request, exception=None):
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """settings.CSRF_FAILURE_VIEW: problem+json on the API (plain views such as /v1/auth/link),
+    Django's page elsewhere."""
+    if request.path.startswith(API_PREFIXES):
+        return problem_json(403, "CSRF_FAILED", "CSRF check failed", f"CSRF verification failed: {reason}")
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason=reason)
 
 
 def handler500(request):

@@ -25,6 +25,7 @@ class AssigneeSerializer(serializers.Serializer):
 
 class IncidentSerializer(StrictModelSerializer):
     sla_status = serializers.ChoiceField(choices=SlaStatus.choices, read_only=True)
+    reporter_email = serializers.CharField(read_only=True, help_text="Who reported it by email, or empty")
     allowed_transitions = serializers.ListField(
         child=serializers.CharField(), read_only=True, help_text="Statuses this incident may move to now"
     )
@@ -160,8 +161,6 @@ class PublicStatusSerializer(serializers.ModelSerializer):
 
 
 class IntakeEndpointSerializer(StrictModelSerializer):
-    token = serializers.CharField(read_only=True, help_text="Shown once, on create")
-    url = serializers.CharField(read_only=True, help_text="Shown once, on create")
     priority = serializers.ChoiceField(
         choices=Priority.choices, source="default_priority", default=Priority.NORMAL, help_text="For generic alerts"
     )
@@ -177,10 +176,18 @@ class IntakeEndpointSerializer(StrictModelSerializer):
             "active",
             "last_used_at",
             "created_at",
-            "token",
-            "url",
         ]
         read_only_fields = ["id", "token_prefix", "active", "last_used_at", "created_at"]
+
+
+class IntakeEndpointCreatedSerializer(IntakeEndpointSerializer):
+    """The create response: the endpoint plus its token and URL, shown this once."""
+
+    token = serializers.CharField(read_only=True, help_text="Shown once, on create")
+    url = serializers.CharField(read_only=True, help_text="Shown once, on create")
+
+    class Meta(IntakeEndpointSerializer.Meta):
+        fields = [*IntakeEndpointSerializer.Meta.fields, "token", "url"]
 
 
 class GenericIntakeSerializer(StrictSerializer):

@@ -13,6 +13,7 @@ from apps.incidents.api.serializers import (
     GenericIntakeSerializer,
     IncidentSerializer,
     IncidentUpdateSerializer,
+    IntakeEndpointCreatedSerializer,
     IntakeEndpointSerializer,
     IntakeResultSerializer,
     PublicStatusSerializer,
@@ -139,6 +140,7 @@ class IntakeEndpointViewSet(mixins.ListModelMixin, OrgScopedViewSet):
     http_method_names = ["get", "post", "delete"]
     action_roles = {"list": ADMINS, "create": ADMINS, "destroy": ADMINS}
 
+    @extend_schema(request=IntakeEndpointSerializer, responses={201: IntakeEndpointCreatedSerializer})
     def create(self, request, *args, **kwargs):
         serializer = IntakeEndpointSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
