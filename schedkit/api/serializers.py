@@ -1,4 +1,5 @@
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from schedkit.api.fields import BoundedDateField, BoundedDateTimeField
@@ -47,6 +48,18 @@ class StrictSerializer(StrictMixin, serializers.Serializer):
     pass
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(serializers.JSONField):
+    """A model JSONField as the API takes it: a JSON object (never null, a list or a scalar)."""
+
+    default_error_messages = {"object": "Must be a JSON object."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("object")
+        return super().to_internal_value(data)
+
+
 class StrictModelSerializer(StrictMixin, serializers.ModelSerializer):
     # Model dates are written through the bounded fields (schedkit.api.fields).
     serializer_field_mapping = {
@@ -54,6 +67,12 @@ class StrictModelSerializer(StrictMixin, serializers.ModelSerializer):
         models.DateTimeField: BoundedDateTimeField,
         models.DateField: BoundedDateField,
     }
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, models.JSONField) and model_field.default is dict:
+            field_class = JSONObjectField  # an object-valued JSON column takes objects only
+        return field_class, field_kwargs
 
 
 class ProblemSerializer(serializers.Serializer):

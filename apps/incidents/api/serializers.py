@@ -161,6 +161,14 @@ class PublicStatusSerializer(serializers.ModelSerializer):
 
 
 class IntakeEndpointSerializer(StrictModelSerializer):
+    rate_limit = serializers.RegexField(
+        r"^(\d{1,9}/\d{0,6}(s|sec|m|min|h|hour|d|day))?$",
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='Requests per token, e.g. "600/min" or "100/15min"; empty: the THROTTLE_INTAKE default',
+    )
     priority = serializers.ChoiceField(
         choices=Priority.choices, source="default_priority", default=Priority.NORMAL, help_text="For generic alerts"
     )
