@@ -48,8 +48,6 @@ def test_schemathesis_finds_no_failure(org):
             str(Path(__file__).with_name("schemathesis.toml")),
             "run",
             f"{server.base_url}/openapi.json",
-            "--checks",
-            "all",
             "--max-examples",
             os.environ.get("FUZZ_MAX_EXAMPLES", "5"),
             "--seed",
@@ -72,6 +70,8 @@ def test_schemathesis_finds_no_failure(org):
         ]
         if EXCLUDED_CHECKS:
             command += ["--exclude-checks", ",".join(EXCLUDED_CHECKS)]
+        command += os.environ.get("FUZZ_EXTRA_ARGS", "").split()
         result = subprocess.run(command, capture_output=True, text=True, timeout=850, cwd=ROOT)
+        (REPORT_DIR / "server.log").write_text("".join(server.output))
     (REPORT_DIR / "output.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]

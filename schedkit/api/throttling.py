@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 _RATE_RE = re.compile(r"^(\d+)/(\d*)([a-z]+)$")
+#: What parse_rate accepts, for schemas ("" = the default rate).
+RATE_PATTERN = r"^(\d{1,9}/([1-9]\d{0,5})?(s|sec|m|min|h|hour|d|day))?$"
 
 
 def parse_rate(rate: str | None):
@@ -35,6 +37,8 @@ def parse_rate(rate: str | None):
     if not match or match.group(3) not in _UNITS:
         raise ValueError(f"bad throttle rate {rate!r}; use e.g. 60/min or 5/15min")
     count, multiplier, unit = match.groups()
+    if multiplier and int(multiplier) < 1:
+        raise ValueError(f"bad throttle rate {rate!r}; the window must be at least 1 {unit}")
     return int(count), int(multiplier or 1) * _UNITS[unit]
 
 

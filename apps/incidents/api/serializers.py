@@ -1,10 +1,12 @@
 from datetime import UTC
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.incidents import clock
 from apps.incidents.models import Activity, Incident, IntakeEndpoint, Priority, SlaStatus, Status
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
+from schedkit.api.throttling import RATE_PATTERN, validate_rate
 
 
 def _dt(value):
@@ -160,13 +162,18 @@ class PublicStatusSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "string", "maxLength": 20, "pattern": RATE_PATTERN})
+class RateLimitField(serializers.CharField):
+    """A rate such as "600/min" ("" = the default), documented by its pattern."""
+
+
 class IntakeEndpointSerializer(StrictModelSerializer):
-    rate_limit = serializers.RegexField(
-        r"^(\d{1,9}/\d{0,6}(s|sec|m|min|h|hour|d|day))?$",
+    rate_limit = RateLimitField(
         max_length=20,
         required=False,
         allow_blank=True,
         default="",
+        validators=[validate_rate],
         help_text='Requests per token, e.g. "600/min" or "100/15min"; empty: the THROTTLE_INTAKE default',
     )
     priority = serializers.ChoiceField(
