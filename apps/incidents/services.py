@@ -328,7 +328,7 @@ def breach_recipients(incident: Incident) -> list[str]:
 # --- intake --------------------------------------------------------------------------------
 
 
-def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority.NORMAL):
+def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority.NORMAL, rate_limit: str = ""):
     """Returns (endpoint, raw token); the raw token is shown once and stored hashed."""
     raw = "in_" + secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -336,6 +336,7 @@ def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority
             org=actor.org,
             name=name,
             default_priority=default_priority,
+            rate_limit=rate_limit,
             token_hash=token_hash(raw),
             token_prefix=raw[:10],
         )

@@ -51,6 +51,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # seed_demo's explicit opt-in outside the embedded default (it makes a staff owner + an API key).
 SEED_DEMO = env_bool("SEED_DEMO", False)
+CSRF_FAILURE_VIEW = "schedkit.api.problems.csrf_failure"  # problem+json on API paths
+# Browser origins allowed to call the API cross-origin (CORS); none by default.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 # Absolute base for links in emails (magic links, invites).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -81,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "schedkit.ops.middleware.RequestContextMiddleware",
+    "schedkit.api.middleware.ApiEdgeMiddleware",  # OPTIONS/CORS on the API, NUL in queries
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -4,7 +4,8 @@ from apps.bookings.models import Booking, EventType, WebhookAttempt, WebhookDeli
 from apps.bookings.pii import mask_email
 from apps.bookings.selectors import MAX_RANGE_DAYS
 from apps.orgs.models import validate_timezone
-from apps.scheduling.api.serializers import BoundedDateField, BoundedDateTimeField, SlotSerializer
+from apps.scheduling.api.serializers import SlotSerializer
+from schedkit.api.fields import BoundedDateField, BoundedDateTimeField
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
 

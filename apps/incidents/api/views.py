@@ -13,6 +13,7 @@ from apps.incidents.api.serializers import (
     GenericIntakeSerializer,
     IncidentSerializer,
     IncidentUpdateSerializer,
+    IntakeEndpointCreatedSerializer,
     IntakeEndpointSerializer,
     IntakeResultSerializer,
     PublicStatusSerializer,
@@ -24,6 +25,7 @@ from apps.incidents.models import Incident, IntakeEndpoint, Priority
 from apps.orgs.models import Membership, Role
 from apps.orgs.roles import ADMINS, ANY_MEMBER, PUBLIC, SCHEDULERS
 from schedkit.api.problems import Problem
+from schedkit.api.throttling import client_ident, enforce_rate
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
 
 # Members change incidents assigned to them (checked per object in the services, 403 otherwise).
@@ -145,6 +147,7 @@ class IntakeEndpointViewSet(mixins.ListModelMixin, OrgScopedViewSet):
     http_method_names = ["get", "post", "delete"]
     action_roles = {"list": ADMINS, "create": ADMINS, "destroy": ADMINS}
 
+    @extend_schema(request=IntakeEndpointSerializer, responses={201: IntakeEndpointCreatedSerializer})
     def create(self, request, *args, **kwargs):
         serializer = IntakeEndpointSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -170,6 +173,7 @@ class IntakeView(SchedKitAPIView):
     fingerprint)."""
 
     authentication_classes: list = []
+    throttle_classes: list = []  # per token, in post() (a busy Alertmanager is not an anonymous client)
     action_roles = {"post": PUBLIC}
 
     @extend_schema(
@@ -180,7 +184,9 @@ class IntakeView(SchedKitAPIView):
     def post(self, request, token: str):
         endpoint = services.intake_endpoint_resolve(token)
         if endpoint is None:
+            enforce_rate("anon", client_ident(request))  # guessing tokens spends the anonymous IP budget
             raise Http404
+        enforce_rate("intake", str(endpoint.pk), endpoint.rate_limit or None)
         data = request.data
         label = f"webhook:{endpoint.name}"[:200]
         results = []

@@ -3,7 +3,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.orgs.roles import ANY_MEMBER, AUTHENTICATED
@@ -18,6 +18,7 @@ from apps.signals.api.serializers import (
     VapidKeySerializer,
 )
 from apps.signals.models import Beacon, PushSubscription, Signal
+from schedkit.api.parsers import JSONParser
 from schedkit.api.problems import Problem
 from schedkit.api.serializers import ProblemSerializer
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
