@@ -27,6 +27,7 @@ api_v1 = [
 admin_api_v1 = [
     path("", include("apps.scheduling.api.admin_urls")),
     path("", include("apps.bookings.api.admin_urls")),
+    path("", include("apps.events.api.admin_urls")),
 ]
 
 urlpatterns = [

@@ -6,4 +6,4 @@ class BookingsConfig(AppConfig):
     label = "bookings"
 
     def ready(self):
-        from apps.bookings import webhooks  # noqa: F401 - registers the booking.* delivery handler
+        from apps.bookings import delivery, webhooks  # noqa: F401 - register the booking.* emails and webhook target

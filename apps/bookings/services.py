@@ -8,7 +8,6 @@ serialized by the database's single writer."""
 import hashlib
 import logging
 import random
-import secrets
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -16,6 +15,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from apps.bookings import metrics
+from apps.bookings.emails import manage_token
 from apps.bookings.models import ACTIVE_STATUSES, Booking, EventType
 from apps.bookings.pii import blind_index, encrypt
 from apps.events.publish import publish_on_commit
@@ -23,6 +23,7 @@ from apps.orgs.models import Team, TeamMember
 from apps.orgs.roles import FRONTDESK
 from apps.scheduling.models import Person, SlotInstance
 from schedkit.api.problems import Problem
+from schedkit.ids import uuid7
 
 HOLD_TTL = timedelta(minutes=10)
 logger = logging.getLogger(__name__)
@@ -83,11 +84,6 @@ def _attendee_fields(*, attendee_email: str, attendee_phone: str) -> dict:
         "email_index": blind_index(attendee_email, kind="email"),
         "phone_index": blind_index(attendee_phone, kind="phone"),
     }
-
-
-def _new_token() -> tuple[str, str]:
-    raw = secrets.token_urlsafe(24)
-    return raw, hashlib.sha256(raw.encode()).hexdigest()
 
 
 def token_hash(raw: str) -> str:
@@ -269,7 +265,12 @@ def booking_cancel(*, actor_or_none, booking: Booking, reason: str = "") -> Book
         booking.cancelled_at = timezone.now()
         booking.cancel_reason = reason[:500]
         booking.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
-        publish_on_commit(org=booking.org, type="booking.cancelled", data={**booking_data(booking), "reason": reason})
+        cancelled_by = getattr(getattr(actor_or_none, "user", None), "pk", None)  # None: the attendee's link
+        publish_on_commit(
+            org=booking.org,
+            type="booking.cancelled",
+            data={**booking_data(booking), "reason": reason, "cancelled_by_user_id": cancelled_by},
+        )
     return booking
 
 
@@ -410,7 +411,9 @@ def booking_book(
     from apps.bookings.selectors import host_is_free
 
     end_at = start_at + timedelta(minutes=event_type.duration_minutes)
-    raw, hashed = _new_token()
+    booking_id = uuid7()
+    raw = manage_token(booking_id)  # derived, so every later email can carry the same links
+    hashed = token_hash(raw)
     with transaction.atomic():
         team_member = None
         if event_type.team_id:
@@ -428,6 +431,7 @@ def booking_book(
                 raise _slot_full()
             raise Problem(409, "SLOT_UNAVAILABLE", "Time unavailable", "That time is not bookable; pick another.")
         booking = Booking(
+            id=booking_id,
             org_id=event_type.org_id,
             event_type=event_type,
             person=person,
@@ -450,7 +454,6 @@ def booking_book(
         publish_on_commit(org=org, type="booking.created", data=booking_data(booking))
         if booking.status == Status.CONFIRMED:
             publish_on_commit(org=org, type="booking.confirmed", data=booking_data(booking))
-        _email_on_commit(booking, raw, "created")
     return booking, raw
 
 
@@ -475,26 +478,4 @@ def booking_host_decision(*, booking: Booking, accept: bool) -> Booking:
         if booking.status != Status.PENDING:
             raise Problem(409, "BOOKING_NOT_PENDING", "Booking is not pending", f"The booking is {booking.status}.")
         booking = _host_decide(booking=booking, accept=accept, now=timezone.now())
-        _email_on_commit(booking, None, "confirmed" if accept else "declined")
     return booking
-
-
-def _email_on_commit(booking: Booking, raw_token: str | None, kind: str) -> None:
-    from apps.bookings.tasks import send_booking_email
-
-    booking_id = str(booking.pk)
-    transaction.on_commit(lambda: _enqueue(send_booking_email, booking_id, raw_token, kind))
-
-
-def _enqueue(task, *args) -> None:
-    """Hand a booking email to Celery. The email carries the only copy of the manage links
-    (the token is stored hashed), so when the broker is down it is sent here and now
-    rather than lost; a failure of either never fails the booking."""
-    try:
-        task.delay(*args)
-    except Exception:  # noqa: BLE001 - broker down: send inline instead
-        logger.warning("could not enqueue %s; running it inline", task.name)
-        try:
-            task(*args)
-        except Exception:  # noqa: BLE001 - delivery never fails the booking
-            logger.exception("%s failed inline", task.name)
