@@ -129,7 +129,10 @@ def deliver(delivery_id, lease_token: str | None = None) -> str:
     started = time.monotonic()
     status_code, error = None, ""
     try:
-        status_code = _http().post(delivery.endpoint.url, content=body, headers=headers).status_code
+        response = _http().post(
+            delivery.endpoint.url, content=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
+        )
+        status_code = response.status_code
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
     return _record(delivery, running, status_code, error, int((time.monotonic() - started) * 1000))
