@@ -32,7 +32,7 @@ class FakeServer:
     url: str = ""
     on_request: object = None
 
-    def start(self, path: str = "/hook") -> "FakeServer":
+    def start(self, path: str = "/hook", port: int = 0) -> "FakeServer":
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,10 +56,11 @@ class FakeServer:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}{path}"
         return self
 
     def stop(self) -> None:
