@@ -16,6 +16,7 @@ class Received:
     headers: dict
     body: bytes
     at: float
+    ok: bool = True
 
     def json(self):
         return json.loads(self.body)
