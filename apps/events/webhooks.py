@@ -158,6 +158,7 @@ def _record(delivery: WebhookDelivery, running, status_code, error, duration_ms)
         updated = WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.PENDING, lease_token=running).update(
             attempts=F("attempts") + 1, lease_token=None, last_status_code=status_code, updated_at=now, **changes
         )
-        if not updated:  # cancelled (endpoint deleted) while the request ran: keep that, count the try
+        if not updated:  # cancelled (endpoint deleted) while the request ran, or taken over: count the try
             WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1, updated_at=now)
-    return WebhookDelivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).first() or "gone"
+            return WebhookDelivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).first() or "gone"
+    return changes.get("status", Status.PENDING)
