@@ -104,9 +104,10 @@ class WebhookEndpoint(OrgOwnedModel):
 class WebhookDelivery(OrgOwnedModel):
     """One event to one endpoint; retried with backoff until delivered or failed (~1 day).
 
-    `next_attempt_at` doubles as the lease: while a try is queued or running it lies in the
-    future, so the retry sweep never queues a second copy; `lease_token` names the one task
-    that may make the try."""
+    `next_attempt_at` doubles as the lease: while a try is queued or in flight it lies in the
+    future, so the retry sweep never queues a second copy. A queued try (`lease_token` set) may
+    be taken by any copy of its task — under a backlog the sweep may have queued another —
+    but only one at a time: taking it sets `sending` until the try is recorded."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -121,6 +122,7 @@ class WebhookDelivery(OrgOwnedModel):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    sending = models.BooleanField(default=False, help_text="A try is in flight (its lease covers the HTTP call)")
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 

@@ -23,14 +23,16 @@ logger = logging.getLogger(__name__)
 
 def event_dispatch(*, event_id, lease_token: str | None = None) -> str:
     """Run the event's handlers. Returns dispatched, retrying, dead or skipped (already done,
-    dead, or another queued copy holds the lease)."""
+    dead, or backing off after a failure)."""
     now = timezone.now()
     with transaction.atomic():
         event = Event.objects.select_for_update().filter(pk=event_id).first()
         if event is None or event.dispatched_at or event.dead_at:
             return "skipped"
-        held_by_other = event.lease_token and lease_token != str(event.lease_token)
-        if held_by_other and event.lease_until and event.lease_until > now:
+        # Any queued copy may dispatch (the row lock serializes them); a copy left over from
+        # before a failure may not, while the event backs off (no token, lease in the future).
+        backing_off = event.lease_token is None and event.lease_until and event.lease_until > now
+        if backing_off and lease_token is not None:
             return "skipped"
         try:
             with transaction.atomic():

@@ -85,21 +85,26 @@ def deliveries_claim_due(*, limit: int = 500) -> list[tuple[str, str]]:
             .only("id")[:limit]
         )
         for delivery in due:
-            delivery.next_attempt_at, delivery.lease_token = now + queued_lease(), uuid.uuid4()
-        WebhookDelivery.objects.bulk_update(due, ["next_attempt_at", "lease_token"])
+            delivery.next_attempt_at, delivery.lease_token, delivery.sending = now + queued_lease(), uuid.uuid4(), False
+        WebhookDelivery.objects.bulk_update(due, ["next_attempt_at", "lease_token", "sending"])
     return [(str(d.pk), str(d.lease_token)) for d in due]
 
 
-def _claim(delivery_id, lease_token: str | None):
-    """Take the one running try: the task holding the queued lease, or any task once the
-    lease ran out. The new lease covers the HTTP call; no transaction stays open."""
+def _claim(delivery_id):
+    """Take the one in-flight try: a queued (leased) delivery, or any pending one whose
+    backoff or in-flight lease (a killed worker's) ran out. No transaction stays open."""
     now = timezone.now()
     running = uuid.uuid4()
-    mine = Q(lease_token=lease_token) if lease_token else Q(pk__in=[])
+    queued = Q(sending=False) & (Q(lease_token__isnull=False) | Q(next_attempt_at__lte=now))
     claimed = (
         WebhookDelivery.objects.filter(pk=delivery_id, status=Status.PENDING)
-        .filter(mine | Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
-        .update(lease_token=running, next_attempt_at=now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 60))
+        .filter(queued | Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
+        .update(
+            lease_token=running,
+            sending=True,
+            next_attempt_at=now
+            + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + settings.WEBHOOK_LEASE_MARGIN_SECONDS),
+        )
     )
     return running if claimed else None
 
@@ -112,8 +117,9 @@ def _http() -> httpx.Client:
 
 
 def deliver(delivery_id, lease_token: str | None = None) -> str:
-    """One try. Returns the delivery's status afterwards, or `skipped`."""
-    running = _claim(delivery_id, lease_token)
+    """One try. Returns the delivery's status afterwards, or `skipped` (delivered, backing
+    off, or in flight elsewhere). `lease_token` is the queued claim's; any copy may take it."""
+    running = _claim(delivery_id)
     if running is None:
         return "skipped"
     delivery = WebhookDelivery.objects.select_related("event", "org", "endpoint").get(pk=delivery_id)
@@ -156,9 +162,15 @@ def _record(delivery: WebhookDelivery, running, status_code, error, duration_ms)
             org_id=delivery.org_id, delivery=delivery, status_code=status_code, error=error, duration_ms=duration_ms
         )
         updated = WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.PENDING, lease_token=running).update(
-            attempts=F("attempts") + 1, lease_token=None, last_status_code=status_code, updated_at=now, **changes
+            attempts=F("attempts") + 1,
+            lease_token=None,
+            sending=False,
+            last_status_code=status_code,
+            updated_at=now,
+            **changes,
         )
         if not updated:  # cancelled (endpoint deleted) while the request ran, or taken over: count the try
+            WebhookDelivery.objects.filter(pk=delivery.pk, lease_token=running).update(sending=False, lease_token=None)
             WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1, updated_at=now)
             return WebhookDelivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).first() or "gone"
     return changes.get("status", Status.PENDING)

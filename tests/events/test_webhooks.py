@@ -199,3 +199,35 @@ def test_no_row_lock_is_held_across_the_http_call(org, manager, receiver):
     publish_on_commit(org=org, type="incident.created", data={})
     assert seen == [1]
     assert WebhookDelivery.objects.get().status == "delivered"
+
+
+def test_under_a_backlog_any_queued_copy_delivers_and_only_once(org, receiver):
+    """A try queued longer than its lease is queued again by the sweep; whichever copy runs
+    first makes the one try (no livelock of copies skipping each other), the other skips."""
+    from apps.events.models import Event, WebhookEndpoint
+    from apps.events.outbox import event_dispatch, outbox_claim_due
+    from apps.events.webhooks import deliver, deliveries_claim_due, new_secret
+
+    event = Event.objects.create(org=org, type="test.backlog", lease_until=timezone.now() - timedelta(seconds=1))
+    first_event_claim = "00000000-0000-0000-0000-000000000001"
+    Event.objects.filter(pk=event.pk).update(lease_token=first_event_claim)
+    [(_, second_event_claim)] = outbox_claim_due()
+    assert event_dispatch(event_id=event.pk, lease_token=first_event_claim) == "dispatched"
+    assert event_dispatch(event_id=event.pk, lease_token=second_event_claim) == "skipped"
+    endpoint = WebhookEndpoint.objects.create(org=org, url=receiver.url, secret=new_secret())
+
+    first_claim = "00000000-0000-0000-0000-000000000002"
+    delivery = WebhookDelivery.objects.create(  # queued (claimed by its enqueue), the lease ran out
+        org=org,
+        event=event,
+        endpoint=endpoint,
+        url=endpoint.url,
+        lease_token=first_claim,
+        next_attempt_at=timezone.now(),
+    )
+    receiver.requests.clear()
+    [(_, second_claim)] = deliveries_claim_due()
+    assert second_claim != first_claim
+    assert deliver(delivery.pk, first_claim) == "delivered"
+    assert deliver(delivery.pk, second_claim) == "skipped"
+    assert len(receiver.requests) == 1
