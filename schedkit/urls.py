@@ -28,6 +28,7 @@ api_v1 = [
 admin_api_v1 = [
     path("", include("apps.scheduling.api.admin_urls")),
     path("", include("apps.bookings.api.admin_urls")),
+    path("", include("apps.events.api.admin_urls")),
     re_path(r"^.*$", api_not_found, name="admin-api-not-found"),  # never falls into the Django admin
 ]
 

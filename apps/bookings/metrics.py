@@ -15,4 +15,3 @@ HOLD_TO_CONFIRM = Histogram(
     buckets=(1000, 5000, 15000, 30000, 60000, 120000, 300000, 600000),
 )
 BOOKING_CONFLICTS = Counter("booking_conflicts_total", "Booking attempts refused by a conflict", ["code"])
-WEBHOOK_ATTEMPTS = Counter("webhook_delivery_attempts_total", "Webhook delivery attempts", ["outcome"])

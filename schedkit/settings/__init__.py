@@ -9,6 +9,7 @@ from .api import *  # noqa: F401,F403
 from .base import *  # noqa: F401,F403
 from .bookings import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
+from .delivery import *  # noqa: F401,F403
 from .email import *  # noqa: F401,F403
 from .logging import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403

@@ -5,6 +5,7 @@ with the ASGI app (schedkit/embedded.py), so background jobs really run with no 
 from datetime import timedelta
 
 from .base import VAR_DIR
+from .delivery import EVENTS_RELAY_SECONDS, WEBHOOK_SWEEP_SECONDS
 from .env import env_bool, env_str
 from .runtime import EMBEDDED, REDIS_URL
 
@@ -35,12 +36,12 @@ CELERY_TIMEZONE = "UTC"
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", CELERY_BROKER_URL.startswith("memory"))
 
 CELERY_BEAT_SCHEDULE = {
-    "events-outbox-relay": {"task": "events.outbox_relay", "schedule": timedelta(seconds=30)},
+    "events-outbox-relay": {"task": "events.outbox_relay", "schedule": timedelta(seconds=EVENTS_RELAY_SECONDS)},
+    "events-webhook-sweep": {"task": "events.webhook_sweep", "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS)},
     "api-idempotency-prune": {"task": "api.idempotency_prune", "schedule": timedelta(hours=1)},
     "accounts-login-code-prune": {"task": "accounts.login_code_prune", "schedule": timedelta(hours=1)},
     "signals-beacon-sweep": {"task": "signals.sweep_stale_beacons", "schedule": timedelta(seconds=30)},
     "bookings-holds-expire": {"task": "bookings.holds_expire", "schedule": timedelta(minutes=1)},
-    "bookings-webhook-retry": {"task": "bookings.webhook_retry", "schedule": timedelta(minutes=1)},
     "scheduling-slots-generate": {"task": "scheduling.slots_generate", "schedule": timedelta(hours=1)},
     "incidents-sla-scan": {"task": "incidents.sla_scan", "schedule": timedelta(minutes=1)},
 }
