@@ -7,6 +7,7 @@ whole number of periods (which leaves the set of occurrences unchanged); COUNT r
 bounded by the series end cached on the master."""
 
 import calendar
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -240,7 +241,21 @@ def occurrence_starts(
     """UTC original starts of the occurrences overlapping [window_start, window_end).
 
     `series_end` (cached on the master) turns a COUNT rule into the same rule bounded by
-    UNTIL = its last occurrence, which may then start near the window like any other."""
+    UNTIL = its last occurrence, which may then start near the window like any other.
+
+    Results are kept per process, keyed by everything they depend on (the rule, the
+    master's start/end/zone/series end and the window): a master that changes any of these
+    gets a new key, so nothing needs invalidating; untouched masters of a calendar polled
+    month after month are expanded once (bench/README.md, schedule)."""
+    return list(_occurrence_starts_cached(rrule_text, start, end, timezone, window_start, window_end, series_end))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _occurrence_starts_cached(rrule_text, start, end, timezone, window_start, window_end, series_end) -> tuple:
+    return tuple(_occurrence_starts(rrule_text, start, end, timezone, window_start, window_end, series_end))
+
+
+def _occurrence_starts(rrule_text, start, end, timezone, window_start, window_end, series_end) -> list[datetime]:
     zone = ZoneInfo(timezone)
     duration = end - start
     parts = parse_rrule(rrule_text, timezone=timezone)

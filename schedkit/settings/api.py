@@ -12,7 +12,8 @@ REST_FRAMEWORK = {
         "schedkit.api.throttling.AnonRateThrottle",
         "schedkit.api.throttling.UserRateThrottle",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSON, encoded by orjson (schedkit/renderers.py)
+    "DEFAULT_RENDERER_CLASSES": ["schedkit.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "schedkit.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
