@@ -84,6 +84,6 @@ class SchedKitASGIHandler(ASGIHandler):
 
 
 def sync_threads() -> int:
-    """Worker threads per process: 1 on SQLite (one writer at a time anyway), else 4."""
-    default = 1 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
+    """Worker threads per process: 1 on SQLite (one writer at a time anyway), else 2."""
+    default = 1 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2
     return getattr(settings, "ASGI_SYNC_THREADS", None) or default
