@@ -11,11 +11,23 @@ import orjson
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
-_drf = JSONEncoder()
+
+class _Encoder(JSONEncoder):
+    """DRF's encoder, plus orjson.Fragment (already-encoded JSON, e.g. a cached window)."""
+
+    def default(self, obj):
+        if isinstance(obj, orjson.Fragment):
+            return orjson.loads(obj.contents)
+        return super().default(obj)
+
+
+_drf = _Encoder()
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
 
 class ORJSONRenderer(JSONRenderer):
+    encoder_class = _Encoder
+
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""

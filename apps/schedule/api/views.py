@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from apps.orgs.models import Membership, Team
 from apps.orgs.roles import ANY_MEMBER, PUBLIC, SCHEDULERS
-from apps.schedule import ical, recurrence, selectors, services
+from apps.schedule import ical, recurrence, selectors, services, window_cache
 from apps.schedule.api.serializers import (
     INSTANCE_FIELDS,
     ConflictSerializer,
@@ -225,10 +225,19 @@ class ScheduleEntryViewSet(OrgScopedViewSet):
             page = self.paginate_queryset(queryset)
             return self.get_paginated_response([render_entry(e) for e in page])
         fields = _fields(request.query_params.get("fields"))
+        key = window_cache.window_key(
+            self.actor, start=window[0], end=window[1], assignee=assignee, team=team.pk if team else None, fields=fields
+        )
+        cached = window_cache.get(key)
+        if cached is not None:
+            count, results = cached
+            return Response({"count": count, "results": results})
         instances = selectors.schedule_instances(
             fetched_by=self.actor, start=window[0], end=window[1], assignee=assignee, team=team
         )
-        return Response({"count": len(instances), "results": render_instances(instances, fields)})
+        rows = render_instances(instances, fields)
+        window_cache.put(key, rows)
+        return Response({"count": len(rows), "results": rows})
 
     @extend_schema(responses={200: ScheduleEntrySerializer, 404: PROBLEM})
     def retrieve(self, request, *args, **kwargs):

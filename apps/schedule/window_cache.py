@@ -1,0 +1,89 @@
+"""The expanded window (the month view's rows), cached per org, viewer and query, in the
+shared cache as encoded JSON.
+
+Building a month of 1,000 series is ~7,000 instances: fetching the masters, expanding and
+rendering them is hundreds of milliseconds, the same for every viewer who polls the same
+calendar. Each org has a version token; any change that can alter a rendered instance —
+an entry, an override, their assignee sets, a membership or user of the org (names, roles,
+visibility), an incident an entry links to — replaces the token (receivers below, connected
+in ScheduleConfig.ready), so a cached window is never served after a change; the old ones
+simply expire. What an entry shows may depend on who asks (private entries), so the viewer
+is part of the key: "all" for roles that see everything, otherwise the membership.
+
+Writes that bypass model signals (QuerySet.update(), bulk_create()) must call bump()."""
+
+import hashlib
+import uuid
+
+import orjson
+from django.core.cache import cache
+
+from apps.orgs.models import Team
+from apps.orgs.roles import FRONTDESK
+
+TTL_SECONDS = 120
+
+
+def _version_key(org_id) -> str:
+    return f"schedule:window-version:{org_id}"
+
+
+def bump(org_id) -> None:
+    cache.set(_version_key(org_id), uuid.uuid4().hex, None)
+
+
+def _version(org_id) -> str:
+    token = cache.get(_version_key(org_id))
+    if token is None:
+        token = uuid.uuid4().hex
+        if not cache.add(_version_key(org_id), token, None):
+            token = cache.get(_version_key(org_id)) or token
+    return token
+
+
+def window_key(actor, **query) -> str:
+    viewer = "all" if actor.role in FRONTDESK else f"m{actor.membership_id}"
+    digest = hashlib.sha256(repr(sorted(query.items())).encode()).hexdigest()[:32]
+    return f"schedule:window:{actor.org_id}:{_version(actor.org_id)}:{viewer}:{digest}"
+
+
+def get(key: str) -> tuple[int, orjson.Fragment] | None:
+    """(count, the results array as already-encoded JSON), or None."""
+    cached = cache.get(key)
+    if cached is None:
+        return None
+    count, encoded = cached
+    return count, orjson.Fragment(encoded)
+
+
+def put(key: str, rows: list[dict]) -> None:
+    cache.set(key, (len(rows), orjson.dumps(rows)), TTL_SECONDS)
+
+
+# --- invalidation (connected in apps.schedule.apps.ScheduleConfig.ready) -----------------
+
+
+def on_org_owned_change(sender, instance, **kwargs) -> None:
+    """An entry, override, membership or incident changed or went away."""
+    if getattr(instance, "org_id", None) is not None:
+        bump(instance.org_id)
+
+
+def on_assignees_change(sender, instance, action, **kwargs) -> None:
+    if action.startswith("post_") and getattr(instance, "org_id", None) is not None:
+        bump(instance.org_id)
+
+
+def on_team_member_change(sender, instance, **kwargs) -> None:
+    """Team membership decides what ?team= windows hold."""
+    for org_id in Team.objects.filter(pk=instance.team_id).values_list("org_id", flat=True):
+        bump(org_id)
+
+
+def on_user_change(sender, instance, update_fields=None, **kwargs) -> None:
+    """A user's name or email shows in every org they belong to (a sign-in's last_login
+    update does not)."""
+    if update_fields is not None and not {"name", "email", "is_active"} & set(update_fields):
+        return
+    for org_id in instance.memberships.values_list("org_id", flat=True):
+        bump(org_id)
