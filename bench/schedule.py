@@ -7,7 +7,8 @@ COUNT/UNTIL, some with overrides) whose DTSTART is 10 years back, then measures 
 
   server     in-process: select + expand + render + encode p50/p99 and the query count, with
              the expansion cache warm, cold, and cold without the fast-forward
-  http       sequential GETs: month view p50/p99 (full, and narrowed with ?fields=) beside /healthz
+  http       sequential GETs: month view p50/p99 with the window cache warm, missed every time
+             (a new window each request), narrowed with ?fields=, beside /healthz
   wrk        the bare reference (bench/bare) served the same way, /healthz, the month view at 10
              connections, with ratios to the bare reference of the same run
 
@@ -142,13 +143,16 @@ print("SEED " + json.dumps({
 """
 
 
-def timed_gets(url: str, headers: dict, n: int) -> dict:
+def timed_gets(url: str, headers: dict, n: int, distinct: bool = False) -> dict:
+    """n sequential GETs; `distinct` moves the window's end by a second each time, so every
+    request misses the window cache (what the first viewer after a change waits)."""
     samples = []
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=60) as client:
         client.get(url, headers=headers).raise_for_status()  # warm
-        for _ in range(n):
+        for i in range(n):
+            target = url.replace("T00:00:00Z&", f"T00:00:{(i + 1) % 60:02d}Z&", 1) if distinct else url
             t0 = time.perf_counter()
-            response = client.get(url, headers=headers)
+            response = client.get(target, headers=headers)
             samples.append((time.perf_counter() - t0) * 1000)
             if response.status_code != 200:
                 raise fd.BenchError(f"GET {url} -> {response.status_code}: {response.text[:300]}")
@@ -179,6 +183,7 @@ def main() -> int:
         month = f"{server.base}/v1/schedule-entries?start={WINDOW[0]}&end={WINDOW[1]}"
         fd.step(f"HTTP: {REPEATS} sequential month-view GETs (full, and ?fields=) and {REPEATS} /healthz")
         http_month = timed_gets(month, auth, REPEATS)
+        http_cold = timed_gets(month, auth, min(REPEATS, 10), distinct=True)
         http_narrow = timed_gets(f"{month}&fields={narrow_fields}", auth, REPEATS)
         http_bare = timed_gets(f"{server.base}/healthz", {}, REPEATS)
         env = {**os.environ, "BENCH_API_KEY": key}
@@ -196,12 +201,13 @@ def main() -> int:
 
     def line(label, p50, p99=None, size=None):
         tail = (f"   p99 {p99:>7.1f} ms" if p99 is not None else "") + (f"   {size / 1e6:.1f} MB" if size else "")
-        print(f"  {label:<40} p50 {p50:>7.1f} ms{tail}")
+        print(f"  {label:<48} p50 {p50:>7.1f} ms{tail}")
 
-    line("server (select+expand+render+encode)", seed["server_p50_ms"], seed["server_p99_ms"])
+    line("server, computed (select+expand+render+encode)", seed["server_p50_ms"], seed["server_p99_ms"])
     line("same, expansion cache cold", seed["cold_cache_p50_ms"])
     line("same, cold and no fast-forward", seed["without_fast_forward_ms"])
-    line("HTTP month view (sequential)", http_month["p50_ms"], http_month["p99_ms"], http_month["bytes"])
+    line("HTTP month view (window cache warm)", http_month["p50_ms"], http_month["p99_ms"], http_month["bytes"])
+    line("HTTP month view, cache missed each time", http_cold["p50_ms"], http_cold["p99_ms"], http_cold["bytes"])
     line(f"HTTP ?fields={narrow_fields}", http_narrow["p50_ms"], http_narrow["p99_ms"], http_narrow["bytes"])
     line("HTTP /healthz (sequential)", http_bare["p50_ms"], http_bare["p99_ms"])
     print()
@@ -210,8 +216,9 @@ def main() -> int:
         f"wrk, {fd.WORKERS} {fd.SERVER_KIND} workers each, ratios to the bare reference of this run",
     )
     targets = {
-        "server_p99_ms": fd.target(seed["server_p99_ms"], "<=", 100),
-        "http_p99_ms": fd.target(http_month["p99_ms"], "<=", 150),
+        "server_p99_ms (computed)": fd.target(seed["server_p99_ms"], "<=", 100),
+        "http_p99_ms (window cache warm)": fd.target(http_month["p99_ms"], "<=", 150),
+        "http_p99_ms (cache missed)": fd.target(http_cold["p99_ms"], "<=", 150),
     }
     print()
     fd.print_targets(targets)
@@ -222,6 +229,7 @@ def main() -> int:
         "cpu_busy_pct_before": round(busy, 1),
         "server": seed,
         "http_month": http_month,
+        "http_month_cold": http_cold,
         "http_month_fields": http_narrow,
         "http_healthz": http_bare,
         "bare": bare,

@@ -389,7 +389,10 @@ def _pattern_date(value, name: str) -> date | None:
 
 
 def instance_id(master_id, original_start: datetime) -> str:
-    return f"{master_id}_{original_start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    # '<master>_YYYYMMDDTHHMMSSZ', sliced out of isoformat() (strftime is 3x slower; a
+    # month view formats thousands of these)
+    iso = original_start.astimezone(UTC).isoformat()
+    return f"{master_id}_{iso[0:4]}{iso[5:7]}{iso[8:10]}T{iso[11:13]}{iso[14:16]}{iso[17:19]}Z"
 
 
 def parse_instance_id(value: str) -> tuple[uuid.UUID, datetime | None]:
@@ -452,6 +455,7 @@ def expand(master, overrides, window_start: datetime, window_end: datetime, assi
         return []
     by_original = {o.original_start.astimezone(UTC): o for o in overrides}
     duration = master.end - master.start
+    master_id = str(master.pk)
     instances = []
     seen = set()
     starts = occurrence_starts(
@@ -469,7 +473,7 @@ def expand(master, overrides, window_start: datetime, window_end: datetime, assi
         if override is None:
             instances.append(
                 Instance(
-                    id=instance_id(master.pk, original),
+                    id=instance_id(master_id, original),
                     master=master,
                     original_start=original,
                     start=original,
