@@ -14,6 +14,7 @@ event loop. Database connections are opened, reused and returned by the usual
 """
 
 import asyncio
+import contextvars
 import functools
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,7 +62,9 @@ class SchedKitASGIHandler(ASGIHandler):
             if request is None:
                 response = error_response
             else:
-                response = await loop.run_in_executor(self._executor, self._respond, request)
+                # the context goes along (script prefix, context variables), as sync_to_async does
+                context = contextvars.copy_context()
+                response = await loop.run_in_executor(self._executor, context.run, self._respond, request)
             try:
                 await self.send_response(response, send)
             except asyncio.CancelledError:  # client went away while we were sending

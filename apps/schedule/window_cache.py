@@ -13,7 +13,9 @@ is part of the key: "all" for roles that see everything, otherwise the membershi
 Writes that bypass model signals (QuerySet.update(), bulk_create()) must call bump()."""
 
 import hashlib
+import threading
 import uuid
+from collections import OrderedDict
 
 import orjson
 from django.core.cache import cache
@@ -47,17 +49,38 @@ def window_key(actor, **query) -> str:
     return f"schedule:window:{actor.org_id}:{_version(actor.org_id)}:{viewer}:{digest}"
 
 
+# The last few windows of this process too: a month is megabytes, and the key (which holds
+# the org's version token) already says whether it is current.
+_LOCAL_WINDOWS = 8
+_local: OrderedDict = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def _remember(key: str, value: tuple[int, bytes]) -> None:
+    with _local_lock:
+        _local[key] = value
+        _local.move_to_end(key)
+        while len(_local) > _LOCAL_WINDOWS:
+            _local.popitem(last=False)
+
+
 def get(key: str) -> tuple[int, orjson.Fragment] | None:
     """(count, the results array as already-encoded JSON), or None."""
-    cached = cache.get(key)
+    with _local_lock:
+        cached = _local.get(key)
     if cached is None:
-        return None
+        cached = cache.get(key)
+        if cached is None:
+            return None
+        _remember(key, cached)
     count, encoded = cached
     return count, orjson.Fragment(encoded)
 
 
 def put(key: str, rows: list[dict]) -> None:
-    cache.set(key, (len(rows), orjson.dumps(rows)), TTL_SECONDS)
+    value = (len(rows), orjson.dumps(rows))
+    cache.set(key, value, TTL_SECONDS)
+    _remember(key, value)
 
 
 # --- invalidation (connected in apps.schedule.apps.ScheduleConfig.ready) -----------------
