@@ -13,6 +13,7 @@ server, and each bare figure as % of bare-on-gunicorn (the fastest plain Django 
 writes bench/results/servers.json.
 """
 
+import importlib.util
 import json
 import os
 import sys
@@ -24,6 +25,18 @@ import foundation as fd  # noqa: E402
 
 fd.configure("servers", 11)
 KINDS = os.environ.get("BENCH_SERVERS", "uvicorn,gunicorn,granian,granian-wsgi").split(",")
+# gunicorn and granian are bench-only (not in requirements.txt): pinned here, skipped if absent.
+OPTIONAL = {"gunicorn": "gunicorn==27.0.1", "granian": "granian==2.8.7", "granian-wsgi": "granian==2.8.7"}
+
+
+def available(kind: str) -> bool:
+    module = kind.split("-")[0]
+    found = importlib.util.find_spec(module) is not None
+    if not found:
+        print(f"!! skipping {kind}: pip install {OPTIONAL.get(kind, module)} to include it", flush=True)
+    return found
+
+
 PAIRS = (("/json", "/healthz", None), ("/drf", f"/v1/orgs/{fd.ORG}/members", fd.BENCH / "auth.lua"))
 
 
@@ -34,7 +47,8 @@ def main() -> int:
     fd.signal.signal(fd.signal.SIGTERM, lambda *_: sys.exit(143))
     env = {**os.environ, "BENCH_API_KEY": key}
     results: dict = {}
-    for kind in KINDS:
+    kinds = [kind for kind in KINDS if available(kind)]
+    for kind in kinds:
         bare = fd.Server(fd.WORKERS, fd.RESULTS / f"server-servers-{kind}-bare.log", kind=kind, project="bare")
         sk = fd.Server(fd.WORKERS, fd.RESULTS / f"server-servers-{kind}.log", kind=kind)
         try:
@@ -55,10 +69,10 @@ def main() -> int:
 
     print()
     rows = []
-    for kind in KINDS:
+    for kind in kinds:
         for bare_path, sk_path, _ in PAIRS:
-            reference = results.get(("gunicorn", bare_path))
-            rows.append((results[(kind, bare_path)], reference if kind != "gunicorn" else None))
+            reference = results.get(("gunicorn", bare_path)) if kind != "gunicorn" else None
+            rows.append((results[(kind, bare_path)], reference))
             rows.append((results[(kind, sk_path)], results[(kind, bare_path)]))
     fd.print_table(
         rows,
