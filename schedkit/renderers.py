@@ -12,13 +12,29 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
 
+class EncodedJSON:
+    """A value that is already encoded JSON (bytes), embedded as it is: e.g. a cached window
+    of thousands of rows, encoded once."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, json: bytes):
+        self.json = json
+
+
 class _Encoder(JSONEncoder):
-    """DRF's encoder, plus orjson.Fragment (already-encoded JSON, e.g. a cached window)."""
+    """DRF's encoder, plus EncodedJSON (for the indent path, which DRF's renderer serves)."""
 
     def default(self, obj):
-        if isinstance(obj, orjson.Fragment):
-            return orjson.loads(obj.contents)
+        if isinstance(obj, EncodedJSON):
+            return orjson.loads(obj.json)
         return super().default(obj)
+
+
+def _default(obj):
+    if isinstance(obj, EncodedJSON):
+        return orjson.Fragment(obj.json)
+    return _drf.default(obj)
 
 
 _drf = _Encoder()
@@ -34,7 +50,7 @@ class ORJSONRenderer(JSONRenderer):
         if self.get_indent(accepted_media_type, renderer_context or {}):
             return super().render(data, accepted_media_type, renderer_context)
         try:
-            out = orjson.dumps(data, default=_drf.default, option=_OPTIONS)
+            out = orjson.dumps(data, default=_default, option=_OPTIONS)
         except orjson.JSONEncodeError:  # ints beyond 64 bits …: DRF decides (and raises as DRF would)
             return super().render(data, accepted_media_type, renderer_context)
         if b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out:  # as DRF: safe inside <script>

@@ -22,6 +22,7 @@ from django.core.cache import cache
 
 from apps.orgs.models import Team
 from apps.orgs.roles import FRONTDESK
+from schedkit.renderers import EncodedJSON
 
 TTL_SECONDS = 120
 
@@ -64,7 +65,7 @@ def _remember(key: str, value: tuple[int, bytes]) -> None:
             _local.popitem(last=False)
 
 
-def get(key: str) -> tuple[int, orjson.Fragment] | None:
+def get(key: str) -> tuple[int, EncodedJSON] | None:
     """(count, the results array as already-encoded JSON), or None."""
     with _local_lock:
         cached = _local.get(key)
@@ -74,7 +75,7 @@ def get(key: str) -> tuple[int, orjson.Fragment] | None:
             return None
         _remember(key, cached)
     count, encoded = cached
-    return count, orjson.Fragment(encoded)
+    return count, EncodedJSON(encoded)
 
 
 def put(key: str, rows: list[dict]) -> None:
