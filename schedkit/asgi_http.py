@@ -14,7 +14,6 @@ event loop. Database connections are opened, reused and returned by the usual
 """
 
 import asyncio
-import contextvars
 import functools
 from concurrent.futures import ThreadPoolExecutor
 
@@ -62,9 +61,9 @@ class SchedKitASGIHandler(ASGIHandler):
             if request is None:
                 response = error_response
             else:
-                # the context goes along (script prefix, context variables), as sync_to_async does
-                context = contextvars.copy_context()
-                response = await loop.run_in_executor(self._executor, context.run, self._respond, request)
+                # A fresh context, as in a WSGI thread: copying the loop's would hand asgiref's
+                # thread-sensitive state to this thread (async_to_sync in a view then deadlocks).
+                response = await loop.run_in_executor(self._executor, self._respond, request)
             try:
                 await self.send_response(response, send)
             except asyncio.CancelledError:  # client went away while we were sending
@@ -76,6 +75,7 @@ class SchedKitASGIHandler(ASGIHandler):
 
     def _respond(self, request):
         """In a worker thread: what Django's WSGIHandler does for one request."""
+        set_script_prefix(request.META.get("SCRIPT_NAME") or "/")
         signals.request_started.send(sender=self.__class__, environ=request.META)
         response = self._sync.get_response(request)
         response._handler_class = self.__class__

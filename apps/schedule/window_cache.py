@@ -12,6 +12,7 @@ is part of the key: "all" for roles that see everything, otherwise the membershi
 
 Writes that bypass model signals (QuerySet.update(), bulk_create()) must call bump()."""
 
+import functools
 import hashlib
 import threading
 import uuid
@@ -19,6 +20,7 @@ from collections import OrderedDict
 
 import orjson
 from django.core.cache import cache
+from django.db import transaction
 
 from apps.orgs.models import Team
 from apps.orgs.roles import FRONTDESK
@@ -32,6 +34,12 @@ def _version_key(org_id) -> str:
 
 
 def bump(org_id) -> None:
+    """New windows for the org once the current transaction commits (a window computed
+    before the commit, from the old rows, must not be stored under the new version)."""
+    transaction.on_commit(functools.partial(_bump_now, org_id))
+
+
+def _bump_now(org_id) -> None:
     cache.set(_version_key(org_id), uuid.uuid4().hex, None)
 
 
