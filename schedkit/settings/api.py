@@ -13,7 +13,8 @@ REST_FRAMEWORK = {
         "schedkit.api.throttling.AnonRateThrottle",
         "schedkit.api.throttling.UserRateThrottle",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSON, encoded by orjson (schedkit/renderers.py); one strict JSON parser (schedkit/api/parsers.py)
+    "DEFAULT_RENDERER_CLASSES": ["schedkit.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["schedkit.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "schedkit.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["schedkit.api.filters.StrictFilterBackend"],

@@ -103,3 +103,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+
+# Worker threads per ASGI process for sync views (schedkit/asgi_http.py); 0 = the default
+# (1 on SQLite, else 2).
+ASGI_SYNC_THREADS = env_int("ASGI_SYNC_THREADS", 0)

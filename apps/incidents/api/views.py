@@ -62,7 +62,8 @@ class IncidentViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
 
     def list(self, request, *args, **kwargs):
         queryset = selectors.incident_list(fetched_by=self.actor, filters=request.query_params)
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(queryset.prefetch_related(None))
+        selectors.attach_assignee_rows(page)  # rows, not Membership/User instances
         return self.get_paginated_response(IncidentSerializer(page, many=True).data)
 
     def create(self, request, *args, **kwargs):
