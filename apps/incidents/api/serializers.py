@@ -7,6 +7,12 @@ from apps.incidents.models import Activity, Incident, IntakeEndpoint, Priority, 
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
 
+def skills_field(**kwargs):
+    return serializers.ListField(
+        child=serializers.CharField(max_length=64), max_length=50, help_text="Skills a responder needs", **kwargs
+    )
+
+
 def _dt(value):
     """What DRF's DateTimeField renders under USE_TZ with UTC (…Z), without its per-call
     timezone machinery: a page has 200 of these."""
@@ -32,6 +38,7 @@ class IncidentSerializer(StrictModelSerializer):
     assignee_ids = serializers.ListField(
         child=serializers.UUIDField(), write_only=True, required=False, help_text="Membership ids"
     )
+    required_skills = skills_field(required=False)
 
     class Meta:
         model = Incident
@@ -55,6 +62,7 @@ class IncidentSerializer(StrictModelSerializer):
             "signal_id",
             "fingerprint",
             "reporter_email",
+            "required_skills",
             "resolved_at",
             "created_at",
             "updated_at",
@@ -106,6 +114,7 @@ class IncidentSerializer(StrictModelSerializer):
             "signal_id": str(incident.signal_id) if incident.signal_id else None,
             "fingerprint": incident.fingerprint,
             "reporter_email": incident.reporter_email,
+            "required_skills": list(incident.required_skills or []),
             "resolved_at": _dt(incident.resolved_at),
             "created_at": _dt(incident.created_at),
             "updated_at": _dt(incident.updated_at),
@@ -119,6 +128,7 @@ class IncidentUpdateSerializer(StrictSerializer):
     lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
     lng = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
     location_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    required_skills = skills_field(required=False)
 
 
 class TransitionSerializer(StrictSerializer):
@@ -177,6 +187,7 @@ class GenericIntakeSerializer(StrictSerializer):
     description = serializers.CharField(max_length=20_000, required=False, allow_blank=True, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     fingerprint = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    required_skills = skills_field(required=False, default=list)
 
 
 class IntakeResultSerializer(serializers.Serializer):
