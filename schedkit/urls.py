@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("apps.incidents.api.urls")),
     path("", include("apps.scheduling.api.urls")),
     path("", include("apps.bookings.api.urls")),
+    path("", include("apps.dispatch.api.urls")),
     path("auth/link", account_views.magic_link, name="auth-link"),
 ]
 

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.scheduling",
     "apps.bookings",
+    "apps.dispatch",
 ]
 
 MIDDLEWARE = [
