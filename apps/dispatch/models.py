@@ -166,6 +166,14 @@ class Assignment(OrgOwnedModel):
         return self.state in ACTIVE_STATES
 
 
+class ResponderStatus(models.TextChoices):
+    """What POST /v1/assignments/{id}/status accepts."""
+
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    RELEASED = "released"
+
+
 #: Moves a responder reports with POST /v1/assignments/{id}/status.
 STATUS_MOVES = {
     Assignment.State.ACKNOWLEDGED: (Assignment.State.EN_ROUTE, Assignment.State.ON_SCENE, Assignment.State.RELEASED),

@@ -52,5 +52,9 @@ SPECTACULAR_SETTINGS = {
         "apps.signals.openapi.add_signal_stream",
         "schedkit.api.schema.add_problem_responses",  # last: covers operations added by hooks too
     ],
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.orgs.models.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "apps.orgs.models.Role",
+        "ResponderStatusEnum": "apps.dispatch.models.ResponderStatus",
+        "IncidentStatusEnum": "apps.incidents.models.Status",
+    },
 }

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.dispatch.models import Assignment, Dispatch, DispatchPolicy, validate_steps
+from apps.dispatch.models import Assignment, Dispatch, DispatchPolicy, ResponderStatus, validate_steps
 from apps.orgs.models import Team
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
@@ -97,7 +97,7 @@ class DeclineSerializer(StrictSerializer):
 
 
 class StatusSerializer(StrictSerializer):
-    status = serializers.ChoiceField(choices=["en_route", "on_scene", "released"])
+    status = serializers.ChoiceField(choices=ResponderStatus.choices)
 
 
 class LinkActionSerializer(StrictSerializer):
