@@ -1,11 +1,14 @@
 """Every dispatch write: start a run, offer, acknowledge, decline, report status, fire timers.
 
 Lock order (always this way round, so two processes never deadlock):
-    incident → dispatch → person (SKIP LOCKED) → assignment → timer.
+    incident → dispatch → person row (SKIP LOCKED) → person-time lock → assignment → timer.
 A responder is offered under a row lock on their Person taken with SKIP LOCKED: a dispatch
-that finds the row locked (another process is offering to them right now) passes them over,
-and once it holds the lock it recounts the responder's active assignments, so two concurrent
-dispatches never both offer to one responder beyond the policy's `max_concurrent`.
+that finds the row locked (another process is offering to them right now) passes them over
+instead of waiting (two dispatches ranking people in different orders cannot deadlock).
+Holding it, it takes the project's person-time lock (apps.scheduling.locks, which bookings
+and schedule entries take too) and re-checks the responder's active assignments and busy
+time, so neither two concurrent dispatches nor a dispatch and a booking ever double-book a
+responder beyond the policy's `max_concurrent`.
 
 Timers are rows (EscalationTimer). Each is enqueued as a Celery ETA task after commit; the
 beat sweep fires any that are overdue (a lost task, a killed worker). Firing locks the row
@@ -36,6 +39,7 @@ from apps.incidents import services as incident_services
 from apps.incidents.models import ACTIVE_STATUSES, Incident, Status
 from apps.orgs.models import Membership, Role, Team
 from apps.scheduling.freebusy import free_busy
+from apps.scheduling.locks import lock_person_time
 from apps.scheduling.models import Person
 from apps.scheduling.services import schedule_entry_create, schedule_entry_delete, schedule_entry_update
 from schedkit.api.problems import Problem
@@ -274,11 +278,28 @@ def _offer(run: Dispatch, policy: DispatchPolicy, *, count: int, ranked=None) ->
         locked = Person.objects.select_for_update(skip_locked=True).filter(pk=candidate.person.pk).first()
         if locked is None:
             continue  # another process is offering to them right now
-        active = Assignment.objects.filter(person_id=locked.pk, state__in=ACTIVE_STATES).count()
-        if active >= policy.max_concurrent:
+        # The project's person-time lock, then the checks again: a booking or another
+        # offer may have taken the responder since the ranking was read.
+        lock_person_time([locked.membership_id])
+        if not _still_free(candidate.person, policy, now):
             continue
         offered.append(_create_offer(run, policy, candidate, now))
     return offered
+
+
+def _still_free(person: Person, policy: DispatchPolicy, now) -> bool:
+    active = list(
+        Assignment.objects.filter(person_id=person.pk, state__in=ACTIVE_STATES).values_list(
+            "schedule_entry_id", flat=True
+        )
+    )
+    if len(active) >= policy.max_concurrent:
+        return False
+    own = [str(entry_id) for entry_id in active if entry_id]
+    time = free_busy(
+        org=person.org, start=now, end=now + ranking.BUSY_WINDOW, people=[person], exclude_refs=own, with_rules=False
+    )[person.pk]
+    return not time.is_busy(now, now + ranking.BUSY_WINDOW)
 
 
 def _create_offer(run: Dispatch, policy: DispatchPolicy, candidate, now) -> Assignment:
