@@ -43,6 +43,7 @@ urlpatterns = [
     path("invites/<str:token>/", org_views.invite_accept, name="invite-accept-page"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.incidents.urls")),
+    path("", include("apps.dispatch.urls")),
     path("", include("apps.signals.urls")),
     path("", include("apps.bookings.urls")),
     path("", include("apps.scheduling.urls")),
