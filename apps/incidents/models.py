@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from apps.incidents import clock
 from apps.orgs.models import Membership, OrgOwnedModel, OrgScopedQuerySet
 from apps.orgs.roles import SCHEDULERS
 
@@ -145,8 +146,6 @@ class Incident(OrgOwnedModel):
 
     @property
     def sla_status(self) -> str:
-        from apps.incidents import clock
-
         return self.sla_status_at(clock.now())
 
     @property

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 
 from apps.events.publish import publish_on_commit
 from apps.incidents import clock
+from apps.incidents.emails import send_breach_email
 from apps.incidents.models import (
     ACTIVE_STATUSES,
     SLA_WINDOWS,
@@ -288,8 +289,6 @@ def incident_log_dispatch(*, incident: Incident, text: str, label: str) -> Activ
 def sla_scan(*, limit: int = 500) -> list:
     """Mark every overdue active incident breached, exactly once even with concurrent scans
     (row locks with SKIP LOCKED, then re-checked under the lock), and notify on commit."""
-    from apps.incidents.tasks import send_breach_email
-
     now = clock.now()
     breached = []
     with transaction.atomic():

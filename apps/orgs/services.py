@@ -61,6 +61,26 @@ def _forget_org_keys(org_id) -> None:
     transaction.on_commit(lambda: api_key_cache_invalidate(org_id=org_id))
 
 
+# Role rank for "downgrade": a move to a lower or sideways role ends the open streams.
+ROLE_RANK = {
+    Role.OWNER: 5,
+    Role.ADMIN: 4,
+    Role.MANAGER: 3,
+    Role.SCHEDULER: 2,
+    Role.FRONTDESK: 2,
+    Role.MEMBER: 1,
+}
+
+
+def _publish_access_revoked(*, org: Org, membership_id, user_id, reason: str) -> None:
+    """Open websockets and SSE streams of this membership (session or API key) close on it."""
+    publish_on_commit(
+        org=org,
+        type="access.revoked",
+        data={"reason": reason, "membership_id": membership_id, "user_id": user_id, "api_key_id": None},
+    )
+
+
 def _other_active_owners(membership: Membership) -> bool:
     return (
         Membership.objects.filter(org_id=membership.org_id, role=Role.OWNER, active=True)
@@ -80,12 +100,21 @@ def membership_update(*, actor, membership: Membership, **changes) -> Membership
         )
         if demoting and not _other_active_owners(locked):
             raise Problem(409, "LAST_OWNER", "Last owner", "An org keeps at least one active owner.")
+        before_role, before_active = locked.role, locked.active
         for field in ("role", "active", "skills"):
             if field in changes:
                 setattr(locked, field, changes[field])
         locked.full_clean()
         locked.save()
         publish_on_commit(org=locked.org, type="member.updated", data=_member_data(locked))
+        if before_active and not locked.active:
+            _publish_access_revoked(
+                org=locked.org, membership_id=locked.pk, user_id=locked.user_id, reason="membership_deactivated"
+            )
+        elif locked.role != before_role and ROLE_RANK[locked.role] <= ROLE_RANK[before_role]:
+            _publish_access_revoked(
+                org=locked.org, membership_id=locked.pk, user_id=locked.user_id, reason="role_downgraded"
+            )
         _forget_member_keys(locked)
     return locked
 
@@ -98,8 +127,12 @@ def membership_remove(*, actor, membership: Membership) -> None:
         if locked.role == Role.OWNER and not _other_active_owners(locked):
             raise Problem(409, "LAST_OWNER", "Last owner", "An org keeps at least one active owner.")
         data = _member_data(locked)
+        membership_id = locked.pk
         locked.delete()
         publish_on_commit(org=locked.org, type="member.removed", data=data)
+        _publish_access_revoked(
+            org=locked.org, membership_id=membership_id, user_id=locked.user_id, reason="membership_removed"
+        )
         _forget_member_keys(locked)
 
 

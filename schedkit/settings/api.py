@@ -49,7 +49,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "apps.signals.openapi.add_signal_stream",
+        "apps.events.openapi.add_event_stream",
         "schedkit.api.schema.add_problem_responses",  # last: covers operations added by hooks too
     ],
     "ENUM_NAME_OVERRIDES": {

@@ -48,11 +48,29 @@ if REDIS_URL:
             "KEY_PREFIX": KEY_PREFIX,
         }
     }
+    # The channel layer's connections (websocket and SSE subscribers) sit idle in a blocking
+    # read for minutes: the socket timeout must be well above that read (apps/events/layers.py
+    # derives it: a third of the socket timeout, at most 5 s), TCP keepalive and a health check
+    # notice a connection that died quietly, and subscribers retry a dropped one
+    # (apps/events/live.py). CHANNEL_REDIS_URL may point the layer at its own Redis.
+    CHANNEL_REDIS_SOCKET_TIMEOUT = float(env_str("CHANNEL_REDIS_SOCKET_TIMEOUT", "15"))
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # capacity: a burst of events must not overflow a subscriber's queue (default 100)
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{KEY_PREFIX}:ch", "capacity": 1000},
+            "BACKEND": "apps.events.layers.RedisLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": env_str("CHANNEL_REDIS_URL", REDIS_URL),
+                        "socket_timeout": CHANNEL_REDIS_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": min(5.0, CHANNEL_REDIS_SOCKET_TIMEOUT),
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "prefix": f"{KEY_PREFIX}:ch",
+                # a burst of events must not overflow a subscriber's queue (default 100)
+                "capacity": 1000,
+            },
         }
     }
 else:

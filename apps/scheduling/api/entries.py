@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FileUploadParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from apps.incidents.models import Incident
 from apps.orgs.models import Membership, Team
 from apps.orgs.roles import ANY_MEMBER, PUBLIC, SCHEDULERS
 from apps.scheduling import ical, recurrence, selectors, services
@@ -78,11 +79,8 @@ def _memberships(actor, ids) -> list[Membership]:
 
 
 def _incident(actor, incident_id):
-    from django.apps import apps
-
     if incident_id is None:
         return None
-    Incident = apps.get_model("incidents", "Incident")
     incident = Incident.objects.for_actor(actor).filter(pk=incident_id).first()
     if incident is None:
         raise _bad("Unknown incident.")
