@@ -6,5 +6,6 @@ class DispatchConfig(AppConfig):
     label = "dispatch"
 
     def ready(self):
-        # Registers the auto-dispatch delivery handler on incident.created.
-        from apps.dispatch import delivery  # noqa: F401
+        # Delivery handlers (auto-dispatch on incident.created, offer notices) and the
+        # responder's websocket messages (assignment.ack / decline / status).
+        from apps.dispatch import delivery, ws  # noqa: F401

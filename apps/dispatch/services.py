@@ -338,7 +338,7 @@ def _create_offer(run: Dispatch, policy: DispatchPolicy, candidate, now) -> Assi
 
 
 def _timer(run: Dispatch, kind: str, due, assignment: Assignment | None = None) -> EscalationTimer:
-    # Imported here: the tasks module imports this one (thin tasks call services).
+    # lazy: the tasks module imports this one (thin tasks call services).
     from apps.dispatch.tasks import fire_timer
 
     timer = EscalationTimer.objects.create(

@@ -104,11 +104,11 @@ def test_alert_is_dispatched_with_no_human_step(org):
                     )
                     assert response.status_code == 201, response.text
                 offered = await next_of_type(ws, "dispatch.offered")
-                # the responder acknowledges over the same phone (REST; the ws handler is pending)
+                # the responder acknowledges on the same socket
                 assignment_id = offered["data"]["assignment"]["id"]
-                async with httpx.AsyncClient(base_url=server.base_url) as http:
-                    ack = await http.post(f"/v1/assignments/{assignment_id}/ack", headers=headers, json={})
-                    assert ack.status_code == 200, ack.text
+                await ws.send(json.dumps({"type": "assignment.ack", "assignment_id": assignment_id, "ref": "a1"}))
+                reply = await next_of_type(ws, "assignment.updated")
+                assert reply["ref"] == "a1" and reply["assignment"]["state"] == "acknowledged"
                 acknowledged = await next_of_type(ws, "dispatch.acknowledged")
                 return offered, acknowledged
 
