@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from django.db.models import Count, Max, Q
 
@@ -87,7 +88,7 @@ def _point(lat, lng) -> tuple[float, float] | None:
 def candidates_queryset(*, org, team: Team | None = None):
     people = (
         Person.objects.filter(org=org, active=True, membership__active=True)
-        .select_related("membership__user", "location", "org")
+        .select_related("membership__user", "location")
         .order_by("id")
     )
     if team is not None:
@@ -109,6 +110,8 @@ def rank(
     people = list(people if people is not None else candidates_queryset(org=incident.org, team=team))
     if not people:
         return []
+    for person in people:
+        person.org = incident.org  # one org for all: no join per row (tz_name falls back to it)
     person_ids = [p.pk for p in people]
     stats = {
         row["person_id"]: row
@@ -125,9 +128,13 @@ def rank(
         ).values_list("schedule_entry_id", flat=True)
     ]
     times = free_busy(org=incident.org, start=now, end=now + BUSY_WINDOW, people=people, exclude_refs=own_entries)
-    beacons = list(
-        Beacon.objects.active().filter(org_id=incident.org_id, membership_id__in=[p.membership_id for p in people])
-    )
+    # Light rows: live_positions() reads only pk, org_id and membership_id.
+    beacons = [
+        SimpleNamespace(pk=pk, org_id=incident.org_id, membership_id=membership_id)
+        for pk, membership_id in Beacon.objects.active()
+        .filter(org_id=incident.org_id, membership_id__in=[p.membership_id for p in people])
+        .values_list("pk", "membership_id")
+    ]
     live = live_positions(beacons)
     beacon_position = {b.membership_id: _point(live[b.pk]["lat"], live[b.pk]["lng"]) for b in beacons if b.pk in live}
     target = _point(incident.lat, incident.lng)
