@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("apps.incidents.api.urls")),
     path("", include("apps.scheduling.api.urls")),
     path("", include("apps.bookings.api.urls")),
+    path("", include("apps.dispatch.api.urls")),
     path("auth/link", account_views.magic_link, name="auth-link"),
     re_path(r"^.*$", api_not_found, name="api-not-found"),  # last: unknown → problem+json 404
 ]
@@ -46,6 +47,7 @@ urlpatterns = [
     path("invites/<str:token>/", org_views.invite_accept, name="invite-accept-page"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.incidents.urls")),
+    path("", include("apps.dispatch.urls")),
     path("", include("apps.signals.urls")),
     path("", include("apps.bookings.urls")),
     path("", include("apps.scheduling.urls")),

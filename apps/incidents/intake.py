@@ -28,6 +28,14 @@ class Alert:
     title: str
     description: str
     priority: str
+    required_skills: list[str]
+
+
+def _skills(value) -> list[str]:
+    """Alertmanager labels are strings: `required_skills="hvac,electrical"`."""
+    if not isinstance(value, str):
+        return []
+    return [part.strip()[:64] for part in value.split(",") if part.strip()][:50]
 
 
 def parse_alertmanager(payload: dict, *, default_priority: str = Priority.NORMAL) -> list[Alert]:
@@ -60,6 +68,7 @@ def parse_alertmanager(payload: dict, *, default_priority: str = Priority.NORMAL
                 title=title[:300],
                 description=str(annotations.get("description") or "")[:20_000],
                 priority=SEVERITY_PRIORITY.get(severity, default_priority),
+                required_skills=_skills(labels.get("required_skills")),
             )
         )
     return parsed

@@ -92,6 +92,9 @@ class Incident(OrgOwnedModel):
     # Grouping key for webhook/alert intake: one active incident per fingerprint.
     fingerprint = models.CharField(max_length=200, blank=True)
     reporter_email = models.EmailField(blank=True)
+    required_skills = models.JSONField(
+        default=list, blank=True, help_text="Skills a responder needs (dispatch filters on them)"
+    )
 
     objects = IncidentQuerySet.as_manager()
 
@@ -123,6 +126,9 @@ class Incident(OrgOwnedModel):
     def clean(self):
         if (self.lat is None) != (self.lng is None):
             raise ValidationError({"lat": "Give both lat and lng, or neither."})
+        skills = self.required_skills
+        if not isinstance(skills, list) or not all(isinstance(s, str) and s.strip() for s in skills):
+            raise ValidationError({"required_skills": "A list of non-empty strings."})
 
     def allowed_transitions(self) -> tuple[str, ...]:
         return TRANSITIONS[self.status]
@@ -164,6 +170,7 @@ class Activity(OrgOwnedModel):
         COMMENTED = "commented"
         SLA_BREACHED = "sla_breached"
         REPEATED = "repeated"
+        DISPATCHED = "dispatched"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="activity")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

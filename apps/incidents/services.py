@@ -32,7 +32,7 @@ from schedkit.tokens import token_hash
 
 logger = logging.getLogger(__name__)
 
-EDITABLE_FIELDS = ("title", "description", "priority", "lat", "lng", "location_name")
+EDITABLE_FIELDS = ("title", "description", "priority", "lat", "lng", "location_name", "required_skills")
 MEMBER_EDITABLE_FIELDS = ("description", "lat", "lng", "location_name")
 
 
@@ -137,6 +137,7 @@ def incident_create(
     fingerprint: str = "",
     reporter_email: str = "",
     actor_label: str | None = None,
+    required_skills: Iterable[str] = (),
 ) -> Incident:
     now = clock.now().astimezone(UTC)
     assignees = list(assignees)
@@ -158,6 +159,7 @@ def incident_create(
             signal_id=signal_id,
             fingerprint=fingerprint,
             reporter_email=reporter_email,
+            required_skills=list(required_skills or ()),
         )
         incident.full_clean()
         incident.save()
@@ -291,6 +293,12 @@ def incident_comment(*, actor, incident: Incident, body: str, actor_label: str |
     return entry
 
 
+def incident_log_dispatch(*, incident: Incident, text: str, label: str) -> Activity:
+    """A step of the incident's dispatch chain, in its activity log (the dispatch app calls
+    this inside its own transaction, holding the incident's lock)."""
+    return _log(incident, None, Activity.Verb.DISPATCHED, "dispatch", new=text, label=label)
+
+
 # --- SLA breach scan -----------------------------------------------------------------------
 
 
@@ -378,6 +386,7 @@ def incident_intake(
     fingerprint: str = "",
     source: str = Source.WEBHOOK,
     label: str = "webhook",
+    required_skills: Iterable[str] = (),
 ) -> tuple[Incident, bool]:
     """Open an incident, or — when an active one has the same fingerprint — record the repeat
     on it. Returns (incident, created). A concurrent duplicate loses on the partial unique
@@ -401,13 +410,20 @@ def incident_intake(
                 source=source,
                 fingerprint=fingerprint,
                 actor_label=label,
+                required_skills=required_skills,
             )
         return incident, True
     except IntegrityError:
         if not fingerprint:
             raise
         return incident_intake(
-            org=org, title=title, description=description, priority=priority, fingerprint=fingerprint, label=label
+            org=org,
+            title=title,
+            description=description,
+            priority=priority,
+            fingerprint=fingerprint,
+            label=label,
+            required_skills=required_skills,
         )
 
 
@@ -418,7 +434,9 @@ def incident_resolve_by_fingerprint(*, org: Org, fingerprint: str, label: str = 
     return incident_transition(actor=None, incident=incident, to=Status.RESOLVED, actor_label=label)
 
 
-def incident_from_alert(*, org: Org, title: str, lat: float | None, lng: float | None, signal_id) -> Incident:
+def incident_from_alert(
+    *, org: Org, title: str, lat: float | None, lng: float | None, signal_id, required_skills: Iterable[str] = ()
+) -> Incident:
     """Called by the signals app for an `alert` signal: an urgent incident at the position."""
     return incident_create(
         actor=None,
@@ -430,6 +448,7 @@ def incident_from_alert(*, org: Org, title: str, lat: float | None, lng: float |
         lng=lng,
         signal_id=signal_id,
         actor_label="signal",
+        required_skills=required_skills,
     )
 
 

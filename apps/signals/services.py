@@ -113,7 +113,15 @@ def signal_create(
         )
         if type == Signal.Type.ALERT:
             # Signal in, incident out: every alert opens an urgent incident at its position.
-            incident_from_alert(org=actor.org, title=title or "Alert", lat=lat, lng=lng, signal_id=signal.pk)
+            skills = (data or {}).get("required_skills")
+            incident_from_alert(
+                org=actor.org,
+                title=title or "Alert",
+                lat=lat,
+                lng=lng,
+                signal_id=signal.pk,
+                required_skills=skills if isinstance(skills, list) else (),
+            )
     return signal
 
 

@@ -56,7 +56,11 @@ SPECTACULAR_SETTINGS = {
         "apps.events.openapi.add_event_stream",
         "schedkit.api.schema.add_problem_responses",  # last: covers operations added by hooks too
     ],
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.orgs.models.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "apps.orgs.models.Role",
+        "ResponderStatusEnum": "apps.dispatch.models.ResponderStatus",
+        "IncidentStatusEnum": "apps.incidents.models.Status",
+    },
 }
 
 # Body limits, enforced in the app before the body is read (schedkit/api/limits.py): ordinary

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.scheduling",
     "apps.bookings",
+    "apps.dispatch",
     "apps.demo",
 ]
 

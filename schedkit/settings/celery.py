@@ -44,6 +44,8 @@ CELERY_BEAT_SCHEDULE = {
     "bookings-holds-expire": {"task": "bookings.holds_expire", "schedule": timedelta(minutes=1)},
     "scheduling-slots-generate": {"task": "scheduling.slots_generate", "schedule": timedelta(hours=1)},
     "incidents-sla-scan": {"task": "incidents.sla_scan", "schedule": timedelta(minutes=1)},
+    # The safety net behind each timer's own ETA task (a lost task, a killed worker).
+    "dispatch-escalation-sweep": {"task": "dispatch.escalation_sweep", "schedule": timedelta(seconds=10)},
 }
 
 # The demo's field responders keep pinging their beacons (in the web process, whose cache holds

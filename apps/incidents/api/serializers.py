@@ -9,6 +9,12 @@ from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 from schedkit.api.throttling import RATE_PATTERN, validate_rate
 
 
+def skills_field(**kwargs):
+    return serializers.ListField(
+        child=serializers.CharField(max_length=64), max_length=50, help_text="Skills a responder needs", **kwargs
+    )
+
+
 def _dt(value):
     """What DRF's DateTimeField renders under USE_TZ with UTC (…Z), without its per-call
     timezone machinery: a page has 200 of these."""
@@ -35,6 +41,7 @@ class IncidentSerializer(StrictModelSerializer):
     assignee_ids = serializers.ListField(
         child=serializers.UUIDField(), write_only=True, required=False, help_text="Membership ids"
     )
+    required_skills = skills_field(required=False)
 
     class Meta:
         model = Incident
@@ -58,6 +65,7 @@ class IncidentSerializer(StrictModelSerializer):
             "signal_id",
             "fingerprint",
             "reporter_email",
+            "required_skills",
             "resolved_at",
             "created_at",
             "updated_at",
@@ -108,6 +116,7 @@ class IncidentSerializer(StrictModelSerializer):
             "signal_id": str(incident.signal_id) if incident.signal_id else None,
             "fingerprint": incident.fingerprint,
             "reporter_email": incident.reporter_email,
+            "required_skills": list(incident.required_skills or []),
             "resolved_at": _dt(incident.resolved_at),
             "created_at": _dt(incident.created_at),
             "updated_at": _dt(incident.updated_at),
@@ -137,6 +146,8 @@ class IncidentUpdateSerializer(StrictSerializer):
         if "assignee_id" in attrs and "assignee_ids" in attrs:
             raise serializers.ValidationError({"assignee_id": "Give assignee_id or assignee_ids, not both."})
         return attrs
+
+    required_skills = skills_field(required=False)
 
 
 class TransitionSerializer(StrictSerializer):
@@ -225,6 +236,7 @@ class GenericIntakeSerializer(StrictSerializer):
     description = serializers.CharField(max_length=20_000, required=False, allow_blank=True, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     fingerprint = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    required_skills = skills_field(required=False, default=list)
 
 
 class IntakeResultSerializer(serializers.Serializer):

@@ -201,6 +201,7 @@ class IntakeView(SchedKitAPIView):
                         priority=alert.priority,
                         fingerprint=alert.fingerprint,
                         label=label,
+                        required_skills=alert.required_skills,
                     )
                     results.append((incident.pk if incident else None, "created" if created else "appended", alert))
                 else:
@@ -224,6 +225,7 @@ class IntakeView(SchedKitAPIView):
             priority=values.get("priority") or endpoint.default_priority or Priority.NORMAL,
             fingerprint=values["fingerprint"],
             label=label,
+            required_skills=values["required_skills"],
         )
         body = {
             "id": str(incident.pk),

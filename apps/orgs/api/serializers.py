@@ -5,7 +5,7 @@ from rest_framework import serializers
 from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
-ORG_SETTINGS = {"auto_dispatch": bool, "ntfy_topic": str, "sla_minutes": dict}
+ORG_SETTINGS = {"auto_dispatch": bool, "auto_dispatch_priority": str, "ntfy_topic": str, "sla_minutes": dict}
 
 
 class OrgSerializer(StrictModelSerializer):
