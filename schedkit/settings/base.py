@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "apps.scheduling",
     "apps.bookings",
     "apps.schedule",
+    "apps.planning",
 ]
 
 MIDDLEWARE = [
