@@ -47,10 +47,10 @@ from django.test.utils import CaptureQueriesContext
 from apps.accounts.models import User
 from apps.orgs.models import Membership, Org
 from apps.orgs.tenancy import Actor
-from apps.schedule import recurrence
-from apps.schedule.api.serializers import render_instance
-from apps.schedule.models import ScheduleEntry, ScheduleOverride
-from apps.schedule.selectors import schedule_instances
+from apps.scheduling import recurrence
+from apps.scheduling.api.entry_serializers import render_instance
+from apps.scheduling.models import ScheduleEntry, ScheduleOverride
+from apps.scheduling.selectors import schedule_instances
 
 org = Org.objects.get(slug="demo")
 owner = Membership.objects.get(org=org, user__username="owner")

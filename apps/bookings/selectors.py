@@ -22,8 +22,8 @@ from django.utils import timezone
 from apps.bookings import metrics
 from apps.bookings.models import ACTIVE_STATUSES, Booking, EventType
 from apps.orgs.models import Team
+from apps.scheduling.availability import expand_day
 from apps.scheduling.models import AvailabilityRule, Location, Person, SlotInstance
-from apps.scheduling.services import expand_day
 
 EXPOSURE_TTL = 420  # seconds: sticky for 7 minutes
 UTC = zoneinfo.ZoneInfo("UTC")

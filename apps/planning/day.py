@@ -15,7 +15,7 @@ from apps.incidents.models import Status as IncidentStatus
 from apps.orgs.models import TeamMember
 from apps.planning.models import DailySchedule, WorkRequirement
 from apps.planning.solver import Demand, Instance, Pinned, Weights, Worker
-from apps.schedule.selectors import org_instances
+from apps.scheduling.selectors import org_instances
 from apps.scheduling.freebusy import free_busy
 from apps.scheduling.models import Person
 

@@ -17,7 +17,7 @@ class WorkItem(models.Model):
     KINDS = ("entry", "booking", "incident")
 
     entry = models.ForeignKey(
-        "schedule.ScheduleEntry", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "scheduling.ScheduleEntry", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     entry_instance = models.CharField(
         max_length=80, blank=True, help_text="Instance id of a series occurrence; blank for a single entry"

@@ -35,7 +35,6 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.scheduling",
     "apps.bookings",
-    "apps.schedule",
     "apps.planning",
 ]
 

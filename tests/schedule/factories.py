@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from apps.orgs.models import Role
-from apps.schedule import ical, services
-from apps.schedule.models import ScheduleEntry, ScheduleFeed
+from apps.scheduling import ical, services
+from apps.scheduling.models import ScheduleEntry, ScheduleFeed
 from tests import tenancy
 from tests.factories import MembershipFactory, actor_for
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.events.models import Event
 from apps.orgs.models import Role
-from apps.schedule.models import ScheduleEntry, ScheduleOverride
+from apps.scheduling.models import ScheduleEntry, ScheduleOverride
 from tests.conftest import key_client
 from tests.factories import MembershipFactory, OrgFactory
 from tests.schedule.factories import make_entry
@@ -436,7 +436,7 @@ def test_bad_scope_and_unknown_instances(api):
 
 
 def test_a_booking_of_the_assignee_is_a_conflict(api, org):
-    """Through the lazy seam in apps.schedule.conflicts (skipped while bookings lacks the fields)."""
+    """Through the lazy seam in apps.scheduling.conflicts (skipped while bookings lacks the fields)."""
     from django.apps import apps
 
     try:

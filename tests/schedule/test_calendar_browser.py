@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from apps.orgs.models import Role
-from apps.schedule.models import ScheduleEntry, ScheduleOverride
+from apps.scheduling.models import ScheduleEntry, ScheduleOverride
 from tests.browser import ARGS, BROWSER_TEST_MARKS, CHROMIUM, off_loop
 from tests.conftest import key_client
 from tests.schedule.factories import make_entry

@@ -8,7 +8,7 @@ import recurring_ical_events
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.orgs.models import Role, Team, TeamMember
-from apps.schedule.models import ScheduleEntry
+from apps.scheduling.models import ScheduleEntry
 from tests.conftest import key_client
 from tests.factories import MembershipFactory
 

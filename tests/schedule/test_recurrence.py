@@ -1,4 +1,4 @@
-"""RFC 5545 recurrence: the pure functions in apps.schedule.recurrence (no database)."""
+"""RFC 5545 recurrence: the pure functions in apps.scheduling.recurrence (no database)."""
 
 import random
 from datetime import UTC, datetime, timedelta
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apps.schedule import recurrence
+from apps.scheduling import recurrence
 
 NY = ZoneInfo("America/New_York")
 LIBICAL = Path("/work/shared/testdata/libical-icalrecur_test.txt")

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.orgs.models import Role
+from apps.scheduling.availability import expand_day
 from apps.scheduling.models import AvailabilityRule, SlotInstance
-from apps.scheduling.services import expand_day
 from apps.scheduling.tasks import slots_generate_task
 from tests.bookings.factories import make_booking
 from tests.conftest import key_client

@@ -9,8 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.bookings.selectors import host_slots
+from apps.scheduling.availability import expand_day
 from apps.scheduling.models import AvailabilityRule, Person
-from apps.scheduling.services import expand_day
 from tests.bookings.factories import make_event_type
 from tests.scheduling.factories import make_location, make_person, make_rule
 

@@ -27,6 +27,14 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class EntryKind(models.TextChoices):
+    """What an entry says about its assignees' time: `work` occupies them (busy); an `on_call`
+    shift puts them on duty for dispatch without making them busy."""
+
+    WORK = "work"
+    ON_CALL = "on_call"
+
+
 class ScheduleEntryQuerySet(OrgScopedQuerySet):
     def for_actor(self, actor, action: str = "view"):
         queryset = super().for_actor(actor, action)
@@ -54,6 +62,7 @@ class ScheduleEntry(OrgOwnedModel):
     start = models.DateTimeField(help_text="UTC; for a series, the first occurrence (DTSTART)")
     end = models.DateTimeField(help_text="UTC; start + duration of every occurrence")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    kind = models.CharField(max_length=16, choices=EntryKind.choices, default=EntryKind.WORK)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     assignees = models.ManyToManyField(Membership, blank=True, related_name="schedule_entries")
     incident = models.ForeignKey(

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import Prefetch, Q
 
 from apps.orgs.models import TeamMember
-from apps.schedule import services
-from apps.schedule.models import ScheduleEntry, ScheduleFeed, ScheduleOverride
+from apps.scheduling import services
+from apps.scheduling.models import ScheduleEntry, ScheduleFeed, ScheduleOverride
 from schedkit.api.problems import Problem
 
 PRODID = "-//SchedKit//Schedule//EN"

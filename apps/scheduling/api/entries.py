@@ -12,8 +12,8 @@ from rest_framework.response import Response
 
 from apps.orgs.models import Membership, Team
 from apps.orgs.roles import ANY_MEMBER, PUBLIC, SCHEDULERS
-from apps.schedule import ical, recurrence, selectors, services
-from apps.schedule.api.serializers import (
+from apps.scheduling import ical, recurrence, selectors, services
+from apps.scheduling.api.entry_serializers import (
     ConflictSerializer,
     InstanceListSerializer,
     ScheduleEntrySerializer,
@@ -24,8 +24,8 @@ from apps.schedule.api.serializers import (
     render_entry,
     render_instance,
 )
-from apps.schedule.conflicts import booking_conflicts
-from apps.schedule.models import ScheduleEntry, ScheduleFeed
+from apps.scheduling.conflicts import booking_conflicts
+from apps.scheduling.models import ScheduleEntry, ScheduleFeed
 from schedkit.api.problems import Problem
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
 

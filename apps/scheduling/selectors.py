@@ -9,8 +9,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from apps.orgs.models import Membership, TeamMember
-from apps.schedule import recurrence
-from apps.schedule.models import MAX_DURATION, ScheduleEntry, ScheduleOverride
+from apps.scheduling import recurrence
+from apps.scheduling.models import MAX_DURATION, ScheduleEntry, ScheduleOverride
 
 _ASSIGNEE_ROWS = Membership.objects.select_related("user").only(
     "id", "org_id", "role", "user__id", "user__email", "user__name", "user__username"

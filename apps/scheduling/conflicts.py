@@ -66,7 +66,7 @@ def booking_conflicts(*, org_id, membership_ids, start: datetime, end: datetime)
 def entry_conflicts(*, org, candidates: list[tuple[datetime, datetime, set]], exclude: set | None = None) -> list[dict]:
     """Clashes of candidate (start, end, assignee ids) intervals with other entries' instances
     and with bookings. `exclude` holds instance ids (or master ids) being replaced."""
-    from apps.schedule.selectors import org_instances
+    from apps.scheduling.selectors import org_instances
 
     if not candidates:
         return []

@@ -4,8 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.orgs.models import validate_timezone
-from apps.schedule import recurrence
-from apps.schedule.models import ScheduleFeed, Status
+from apps.scheduling import recurrence
+from apps.scheduling.models import ScheduleFeed, Status
 from schedkit.api.serializers import StrictSerializer
 
 

@@ -12,9 +12,9 @@ from django.utils import timezone as dj_timezone
 
 from apps.events.publish import publish_on_commit
 from apps.orgs.models import Membership
-from apps.schedule import recurrence
-from apps.schedule.conflicts import entry_conflicts
-from apps.schedule.models import ScheduleEntry, ScheduleOverride, Status
+from apps.scheduling import recurrence
+from apps.scheduling.conflicts import entry_conflicts
+from apps.scheduling.models import ScheduleEntry, ScheduleOverride, Status
 from schedkit.api.problems import Problem
 
 SCOPES = ("single", "future", "all")
