@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("apps.events.api.urls")),
     path("", include("apps.signals.api.urls")),
     path("", include("apps.incidents.api.urls")),
+    path("", include("apps.planning.api.urls")),  # before scheduling: it serves /v1/schedule-conflicts
     path("", include("apps.scheduling.api.urls")),
     path("", include("apps.bookings.api.urls")),
     path("auth/link", account_views.magic_link, name="auth-link"),

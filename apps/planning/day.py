@@ -15,9 +15,14 @@ from apps.incidents.models import Status as IncidentStatus
 from apps.orgs.models import TeamMember
 from apps.planning.models import DailySchedule, WorkRequirement
 from apps.planning.solver import Demand, Instance, Pinned, Weights, Worker
-from apps.scheduling.selectors import org_instances
-from apps.scheduling.freebusy import free_busy
 from apps.scheduling.models import Person
+from apps.scheduling.selectors import org_instances
+from schedkit.api.problems import Problem
+
+try:
+    from apps.scheduling.freebusy import free_busy
+except ImportError:  # the time model (issue 11) has not reached this branch yet; removed on merge
+    free_busy = None
 
 INCIDENT_PRIORITY = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
 DEFAULT_INCIDENT_MINUTES = 60
@@ -103,24 +108,34 @@ def build_day(
     people=None,
     pinned: list[dict] | None = None,
     weights: Weights | None = None,
+    as_placed: bool = False,
 ) -> Day:
     """`pinned`: extra pins from a request, [{work_item: {type, id}, person_id, start, end}]
     (validated by the caller); the schedule's pinned assignments are always kept."""
     start, end = day_window(org, day)
     persons = select_people(org=org, team=team, people=people)
     assignments = list(schedule.assignments.select_related("location", "person")) if schedule else []
-    exclude = tuple(str(x) for x in (schedule.written_entry_ids if schedule else []))
+    # the schedule's own work (entries it wrote on publish, items it assigned) is not "other" busy time
+    exclude = tuple(str(x) for x in (schedule.written_entry_ids if schedule else [])) + tuple(
+        a.work_id for a in assignments
+    )
+    if free_busy is None:
+        raise Problem(503, "TIME_MODEL_MISSING", "Free/busy unavailable", "The time model is not installed.")
     times = free_busy(org=org, start=start, end=end, people=persons, exclude_refs=exclude)
 
     d = Day(org=org, date=day, start=start, end=end, instance=Instance(workers=[], demands=[]), people={})
     horizon = d.minute(end)
     for person in persons:
         person_time = times.get(person.pk)
-        free = []
-        for interval in person_time.free if person_time else []:
-            a, b = max(0, d.minute(interval.start)), min(horizon, d.minute(interval.end))
-            if b > a:
-                free.append((a, b))
+        free, busy = [], []
+        for source, target in (
+            (person_time.free if person_time else [], free),
+            (person_time.busy if person_time else [], busy),
+        ):
+            for interval in source:
+                a, b = max(0, d.minute(interval.start)), min(horizon, d.minute(interval.end))
+                if b > a:
+                    target.append((a, b))
         d.people[str(person.pk)] = person
         d.instance.workers.append(
             Worker(
@@ -129,12 +144,11 @@ def build_day(
                 free=tuple(free),
                 position=person_position(person),
                 label=str(person),
+                busy=tuple(busy),
             )
         )
 
-    instances = [
-        i for i in org_instances(org=org, start=start, end=end) if i.status != "cancelled" and not i.assignees
-    ]
+    instances = [i for i in org_instances(org=org, start=start, end=end) if i.status != "cancelled" and not i.assignees]
     bookings = list(
         Booking.objects.filter(
             org=org, person__isnull=True, status__in=PLANNED_BOOKING_STATUSES, start_at__lt=end, end_at__gt=start
@@ -169,6 +183,8 @@ def build_day(
         earliest, latest = max(0, earliest), min(horizon, latest)
         if info.lat is None and position is not None:
             info.lat, info.lng = position
+        if ref in d.demands:
+            d.instance.demands = [x for x in d.instance.demands if x.id != ref]
         d.demands[ref] = info
         d.instance.demands.append(
             Demand(
@@ -224,7 +240,19 @@ def build_day(
         ref = assignment.work_ref
         a, b = d.minute(assignment.start), d.minute(assignment.end)
         region = assignment.location.name if assignment.location_id else ""
-        if assignment.pinned:
+        if as_placed:  # validating the plan as it stands: every assignment is checked at its time
+            add(
+                ref,
+                DemandInfo(assignment.work_kind, assignment.work_id, ref, region=region),
+                earliest=a,
+                latest=b,
+                duration=b - a,
+                priority=2,
+                position=assignment.position,
+                req=requirement(ref, assignment.entry_id),
+            )
+            d.demands[ref].region = d.demands[ref].region or region
+        elif assignment.pinned:
             d.instance.pinned.append(Pinned(ref, str(assignment.person_id), a, b, assignment.position))
             d.demands.setdefault(ref, DemandInfo(assignment.work_kind, assignment.work_id, ref, region=region))
         elif ref not in d.demands:

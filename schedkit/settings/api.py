@@ -52,5 +52,10 @@ SPECTACULAR_SETTINGS = {
         "apps.signals.openapi.add_signal_stream",
         "schedkit.api.schema.add_problem_responses",  # last: covers operations added by hooks too
     ],
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.orgs.models.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "apps.orgs.models.Role",
+        "DailyScheduleStatusEnum": "apps.planning.models.DailySchedule.Status",
+        "ScheduleRequestStatusEnum": "apps.planning.models.ScheduleRequest.Status",
+        "OptimizationRunStatusEnum": "apps.planning.models.OptimizationRun.Status",
+    },
 }

@@ -34,6 +34,7 @@ class Worker:
     free: tuple[tuple[int, int], ...]  # sorted, disjoint [start, end) windows
     position: tuple[float, float] | None = None  # start position (home, else work base)
     label: str = ""
+    busy: tuple[tuple[int, int], ...] = ()  # for the validator's wording: double-booked vs off shift
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,10 @@ def validate(instance: Instance, placements: list[Placement]) -> list[Violation]
         if placement.start < demand.earliest or placement.end > demand.latest:
             bad("outside_availability", placement, "outside the demand's time window")
         if not _inside(placement.start, placement.end, worker.free):
-            bad("outside_availability", placement, "outside the person's free time")
+            if any(a < placement.end and placement.start < b for a, b in worker.busy):
+                bad("double_booked", placement, "overlaps other work of the person")
+            else:
+                bad("outside_availability", placement, "outside the person's shift or availability")
     for pin in instance.pinned:
         if pin.demand_id not in seen:
             violations.append(
