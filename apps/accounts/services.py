@@ -17,16 +17,13 @@ from apps.accounts.tasks import send_login_email
 from apps.orgs.models import Membership
 from apps.orgs.roles import ADMINS
 from schedkit.api.problems import Problem
+from schedkit.tokens import token_hash
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)  # at most one last_used_at write per key per minute
 
 
 def _code_hash(challenge_id, code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"{challenge_id}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def login_start(*, email: str, ip: str | None = None, next_url: str = "") -> LoginCode:
@@ -38,7 +35,7 @@ def login_start(*, email: str, ip: str | None = None, next_url: str = "") -> Log
         LoginCode.objects.filter(email=email, used_at__isnull=True, superseded=False).update(superseded=True)
         challenge = LoginCode(
             email=email,
-            link_hash=_token_hash(token),
+            link_hash=token_hash(token),
             expires_at=timezone.now() + timedelta(seconds=settings.LOGIN_CODE_TTL_SECONDS),
             requested_ip=ip,
             next_url=next_url[:500],
@@ -96,7 +93,7 @@ def login_verify_code(*, email: str, code: str) -> User:
 def login_verify_link(*, token: str) -> tuple[User, str]:
     now = timezone.now()
     with transaction.atomic():
-        challenge = LoginCode.objects.select_for_update().filter(link_hash=_token_hash(token or "")).first()
+        challenge = LoginCode.objects.select_for_update().filter(link_hash=token_hash(token or "")).first()
         if challenge is None or challenge.used_at or challenge.superseded:
             raise Problem(400, "LOGIN_LINK_INVALID", "Sign-in failed", "This link is not valid or was already used.")
         if challenge.expires_at <= now:
@@ -114,7 +111,7 @@ def api_key_create(*, actor, name: str, expires_at=None) -> tuple[ApiKey, str]:
         user=actor.user,
         name=name,
         prefix=raw[: len(ApiKey.PREFIX) + 6],
-        key_hash=_token_hash(raw),
+        key_hash=token_hash(raw),
         expires_at=expires_at,
     )
     key.full_clean()
@@ -169,7 +166,7 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     A key stops working when revoked, expired, or its user leaves the org."""
     if not raw or not raw.startswith(ApiKey.PREFIX):
         return None
-    key_hash = _token_hash(raw)
+    key_hash = token_hash(raw)
     cache_key = _key_cache_key(key_hash)
     key = cache.get(cache_key)
     if key is None:

@@ -7,3 +7,7 @@ class BookingsConfig(AppConfig):
 
     def ready(self):
         from apps.bookings import webhooks  # noqa: F401 - registers the booking.* delivery handler
+        from apps.bookings.selectors import booking_busy
+        from apps.scheduling.freebusy import register_busy_source
+
+        register_busy_source("booking", booking_busy)

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from apps.orgs.models import OrgOwnedModel, OrgScopedQuerySet, Role, Team
 from apps.scheduling.models import Location, Person, SlotInstance
@@ -97,6 +98,14 @@ class Booking(OrgOwnedModel):
     rescheduled_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = BookingQuerySet.as_manager()
+
+    @property
+    def current_status(self) -> str:
+        """What the booking is now: a hold past its expiry is expired, whether or not the
+        minutely job has written that yet (no read counts or shows an expired hold)."""
+        if self.status == self.Status.HELD and self.hold_expires_at and self.hold_expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.status
 
     class Meta:
         ordering = ["-id"]

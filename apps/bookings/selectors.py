@@ -1,45 +1,39 @@
-"""Booking reads: host slots (constant query count), the fair exposure subset, dates.
+"""Booking reads: host slots (constant query count), the fair exposure subset, dates, and
+the booking engine's busy source for the free/busy query.
 
-Host slots = the host's availability windows (person rules, else their location's rules),
-minus their active bookings and live holds widened by the event type's buffers, within the
-minimum notice, booking window and per-day limit. Three queries whatever the bookings."""
+Host slots = the host's availability slots (person rules, else their location's rules) minus
+their busy time from `apps.scheduling.freebusy` (entries, bookings and live holds widened by
+their buffers, every registered source), within the minimum notice, booking window and
+per-day limit. A constant number of queries whatever the bookings and entries."""
 
 import hashlib
 import random
-import uuid
 import zoneinfo
 from bisect import bisect_left
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import F, FloatField, Q, Sum
-from django.db.models.functions import Cast, Extract
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from apps.bookings import metrics
+from apps.bookings.emails import host_token_booking_id
 from apps.bookings.models import ACTIVE_STATUSES, Booking, EventType
+from apps.bookings.pii import blind_index
 from apps.orgs.models import Team
 from apps.scheduling.availability import expand_day
-from apps.scheduling.models import AvailabilityRule, Location, Person, SlotInstance
+from apps.scheduling.freebusy import Interval, PersonTime, free_busy
+from apps.scheduling.models import Location, Person, SlotInstance
+from schedkit.tokens import token_hash
 
 EXPOSURE_TTL = 420  # seconds: sticky for 7 minutes
 UTC = zoneinfo.ZoneInfo("UTC")
 
 
-def _uuid_or_404(value) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Http404 from None
-
-
 def access_booking_by_host_token(token: str, decision: str) -> Booking:
     """The booking named by a host's signed email link (confirm/decline), or 404."""
-    from apps.bookings.emails import host_token_booking_id
-
     booking_id = host_token_booking_id(token)
     booking = Booking.objects.filter(pk=booking_id).select_related("event_type").first() if booking_id else None
     if booking is None or decision not in ("confirm", "decline"):
@@ -48,36 +42,22 @@ def access_booking_by_host_token(token: str, decision: str) -> Booking:
 
 
 def access_booking(actor, booking_id) -> Booking:
-    booking = Booking.objects.for_actor(actor).filter(pk=_uuid_or_404(booking_id)).first()
-    if booking is None:
-        raise Http404
-    return booking
+    return Booking.objects.access(actor, booking_id)
 
 
 def access_slot(actor, slot_id) -> SlotInstance:
-    slot = SlotInstance.objects.for_actor(actor).filter(pk=_uuid_or_404(slot_id)).first()
-    if slot is None:
-        raise Http404
-    return slot
+    return SlotInstance.objects.access(actor, slot_id)
 
 
 def access_location(actor, location_id) -> Location:
-    location = Location.objects.for_actor(actor).filter(pk=_uuid_or_404(location_id)).first()
-    if location is None:
-        raise Http404
-    return location
+    return Location.objects.access(actor, location_id)
 
 
 def access_person(actor, person_id) -> Person:
-    person = Person.objects.for_actor(actor).filter(pk=_uuid_or_404(person_id)).select_related("location").first()
-    if person is None:
-        raise Http404
-    return person
+    return Person.objects.select_related("location").access(actor, person_id)
 
 
 def booking_by_token(raw_token: str) -> Booking:
-    from apps.bookings.services import token_hash
-
     booking = (
         Booking.objects.filter(token_hash=token_hash(raw_token)).select_related("event_type", "person", "org").first()
         if raw_token
@@ -115,50 +95,44 @@ def team_event_type(*, org_slug: str, team_slug: str, slug: str) -> EventType:
     return event_type
 
 
-def _host_rules(person: Person) -> list[AvailabilityRule]:
-    rules = list(
-        AvailabilityRule.objects.filter(Q(person=person) | Q(person__isnull=True, location_id=person.location_id))
-    )
-    own = [r for r in rules if r.person_id == person.pk]
-    return own or [r for r in rules if r.person_id is None]
-
-
-class Busy(NamedTuple):
-    """An active booking as the slot computation sees it: plain values, instants as POSIX
-    seconds, no model instance (a month of a busy host is thousands of rows)."""
-
-    person_id: uuid.UUID
-    event_type_id: uuid.UUID | None
-    seat_group: str
-    start_ts: float
-    padded_start: float  # a booking occupies its host for its own buffers too
-    padded_end: float
-
-
-def _epoch(field: str):
-    return Cast(Extract(field, "epoch"), FloatField())
-
-
-def _busy(person_ids, start, end, now, exclude_pk=None) -> list[Busy]:
-    qs = Booking.objects.filter(
-        person_id__in=person_ids, status__in=ACTIVE_STATUSES, start_at__lt=end, end_at__gt=start
-    ).exclude(status=Booking.Status.HELD, hold_expires_at__lte=now)
-    if exclude_pk is not None:
-        qs = qs.exclude(pk=exclude_pk)
-    columns = ["person_id", "event_type_id", "seat_group", "start_ts", "end_ts"]
-    buffers = ["event_type__buffer_before_minutes", "event_type__buffer_after_minutes"]
-    if connection.vendor == "postgresql":  # the database does the conversion (cheaper)
-        rows = qs.order_by().annotate(start_ts=_epoch("start_at"), end_ts=_epoch("end_at"))
-        rows = rows.values_list(*columns, *buffers)
-    else:
-        rows = (
-            (p, e, g, s.timestamp(), t.timestamp(), b, a)
-            for p, e, g, s, t, b, a in qs.order_by().values_list(*columns[:3], "start_at", "end_at", *buffers)
+def booking_busy(*, org, people, start, end) -> dict:
+    """The booking engine's busy source for the free/busy query: active bookings and live
+    holds (an expired hold never counts, whether or not the sweep ran), each widened by its
+    event type's buffers and tagged with its seat group. One query for any number of people."""
+    now = timezone.now()
+    rows = (
+        Booking.objects.filter(
+            person_id__in=[p.pk for p in people], status__in=ACTIVE_STATUSES, start_at__lt=end, end_at__gt=start
         )
-    return [
-        Busy(person_id, event_type_id, group, start_ts, start_ts - 60 * (before or 0), end_ts + 60 * (after or 0))
-        for person_id, event_type_id, group, start_ts, end_ts, before, after in rows
-    ]
+        .exclude(status=Booking.Status.HELD, hold_expires_at__lte=now)
+        .order_by()
+        .values_list(
+            "pk",
+            "person_id",
+            "status",
+            "seat_group",
+            "start_at",
+            "end_at",
+            "event_type__buffer_before_minutes",
+            "event_type__buffer_after_minutes",
+        )
+    )
+    found: dict = {}
+    for pk, person_id, status, group, start_at, end_at, before, after in rows:
+        found.setdefault(person_id, []).append(
+            Interval(
+                start_at,
+                end_at,
+                "hold" if status == Booking.Status.HELD else "booking",
+                ref=str(pk),
+                title="Booking",
+                status=status,
+                group=group,
+                pad_before=timedelta(minutes=before or 0),
+                pad_after=timedelta(minutes=after or 0),
+            )
+        )
+    return found
 
 
 MAX_RANGE_DAYS = 31
@@ -179,13 +153,14 @@ def host_slots(
     end_day: date | None = None,
     tz_name: str | None = None,
     exclude_pk=None,
-    rules=None,
-    busy=None,
+    time_of: PersonTime | None = None,
     now=None,
 ) -> list[dict]:
     """Every bookable start of `event_type` with `person` on `day` (through `end_day`, a
-    range of dates in tz_name). `now` (default: the current time) anchors the minimum notice
-    and the booking window. Two queries (rules, busy) for any range and any bookings."""
+    range of dates in tz_name): the person's availability slots minus their busy time from
+    the free/busy query (entries, bookings, live holds, every registered source), with
+    buffers, minimum notice, booking window and per-day limit. `time_of` is the person's
+    PersonTime when the caller already has it (team slots ask once for everyone)."""
     now = now or timezone.now()
     host_tz = zoneinfo.ZoneInfo(person.tz_name)
     view_tz = zoneinfo.ZoneInfo(tz_name) if tz_name else host_tz
@@ -193,23 +168,29 @@ def host_slots(
     before = timedelta(minutes=event_type.buffer_before_minutes)
     after = timedelta(minutes=event_type.buffer_after_minutes)
     length = timedelta(minutes=event_type.duration_minutes)
-    rules = _host_rules(person) if rules is None else rules
-    if busy is None:
-        busy = _busy([person.pk], range_start - timedelta(days=1), range_end + timedelta(days=1), now, exclude_pk)
+    if time_of is None:
+        window = (range_start - timedelta(days=1), range_end + timedelta(days=1))
+        exclude = [str(exclude_pk)] if exclude_pk is not None else ()
+        time_of = free_busy(org=person.org, start=window[0], end=window[1], people=[person], exclude_refs=exclude)[
+            person.pk
+        ]
     earliest = now + timedelta(minutes=event_type.minimum_notice_minutes)
     latest = now + timedelta(days=event_type.booking_window_days)
-    # Each busy booking once: its time widened by its own buffers, sorted by start, so a
-    # candidate only looks at the bookings that can reach it (bisect), not at all of them.
+    # Each busy interval once, widened by its holder's buffers, sorted by start, so a
+    # candidate only looks at the intervals that can reach it (bisect), not at all of them.
     # Instants as POSIX seconds: comparing floats is much cheaper than aware datetimes.
-    occupied = sorted((b.padded_start, b.padded_end, b.seat_group) for b in busy)
+    occupied = sorted((i.occupied_start.timestamp(), i.occupied_end.timestamp(), i.group) for i in time_of.busy)
     occupied_starts = [o[0] for o in occupied]
     longest = max((e - s for s, e, _g in occupied), default=0.0)
     seats_taken: dict = {}
     taken_per_day: dict = {}
-    for b in busy:
-        seats_taken[b.seat_group] = seats_taken.get(b.seat_group, 0) + 1
-        if b.event_type_id == event_type.pk:
-            local = datetime.fromtimestamp(b.start_ts, host_tz).date()
+    own_groups = f"et:{event_type.pk}:"
+    for interval in time_of.busy:
+        if not interval.group:
+            continue
+        seats_taken[interval.group] = seats_taken.get(interval.group, 0) + 1
+        if interval.group.startswith(own_groups):
+            local = interval.start.astimezone(host_tz).date()
             taken_per_day[local] = taken_per_day.get(local, 0) + 1
 
     def blocked(lo, hi, group) -> bool:
@@ -225,10 +206,10 @@ def host_slots(
         current, local_day = local_day, local_day + timedelta(days=1)
         if event_type.per_day_limit is not None and taken_per_day.get(current, 0) >= event_type.per_day_limit:
             continue
-        for start, end, _capacity, _rule in expand_day(rules, current, host_tz, length=length):
+        for start, end, _capacity, _rule in expand_day(time_of.rules, current, host_tz, length=length):
             if not (range_start <= start < range_end) or start < earliest or start > latest or start in seen:
                 continue
-            group = f"et:{event_type.pk}:{start.isoformat()}"
+            group = f"{own_groups}{start.isoformat()}"
             seats = event_type.capacity - seats_taken.get(group, 0)
             if seats > 0 and not blocked((start - before).timestamp(), (end + after).timestamp(), group):
                 seen.add(start)
@@ -242,12 +223,9 @@ def host_is_free(*, event_type: EventType, person: Person, start_at, exclude_pk=
     return any(s["start"] == start_at for s in slots)
 
 
-def team_slots(
-    *, event_type: EventType, day: date, end_day: date | None = None, tz_name: str | None = None
-) -> list[dict]:
-    """Union of the active team members' host slots on `day` (through `end_day`): three
-    queries for any team size, any range and any bookings."""
-    people = list(
+def team_people(event_type: EventType) -> list[Person]:
+    """The team's members in the rotation, with a schedulable, active profile."""
+    return list(
         Person.objects.filter(
             membership__team_memberships__team_id=event_type.team_id,
             membership__team_memberships__active=True,
@@ -255,32 +233,31 @@ def team_slots(
             active=True,
         ).select_related("location", "org")
     )
+
+
+def team_slots(
+    *, event_type: EventType, day: date, end_day: date | None = None, tz_name: str | None = None
+) -> list[dict]:
+    """Union of the active team members' host slots on `day` (through `end_day`): one
+    free/busy query for the whole team, whatever its size, range and bookings."""
+    people = team_people(event_type)
     if not people:
         return []
-    location_ids = {p.location_id for p in people if p.location_id}
-    rules = list(
-        AvailabilityRule.objects.filter(Q(person__in=people) | Q(person__isnull=True, location_id__in=location_ids))
-    )
     tz_name = tz_name or event_type.org.timezone
     range_start, range_end = _view_range(day, end_day or day, zoneinfo.ZoneInfo(tz_name))
     now = timezone.now()
-    busy = _busy([p.pk for p in people], range_start - timedelta(days=2), range_end + timedelta(days=2), now)
-    busy_of: dict = {}
-    for b in busy:
-        busy_of.setdefault(b.person_id, []).append(b)
+    times = free_busy(
+        org=event_type.org, start=range_start - timedelta(days=2), end=range_end + timedelta(days=2), people=people
+    )
     merged: dict = {}
     for person in people:
-        own = [r for r in rules if r.person_id == person.pk] or [
-            r for r in rules if r.person_id is None and r.location_id == person.location_id
-        ]
         for slot in host_slots(
             event_type=event_type,
             person=person,
             day=day,
             end_day=end_day,
             tz_name=tz_name,
-            rules=own,
-            busy=busy_of.get(person.pk, []),
+            time_of=times[person.pk],
             now=now,
         ):
             current = merged.get(slot["start"])
@@ -298,20 +275,27 @@ def team_for(event_type: EventType) -> Team:
 # --- exposure (general scheduler) ---------------------------------------------------------
 
 
+def _with_live_holds(qs):
+    """Slots with `live_hold`: holds not yet past their expiry. The `hold` counter still
+    counts an expired hold until the minutely job (or the next hold on that slot) writes the
+    expiry; reads derive capacity from what is live, so they never write."""
+    now = timezone.now()
+    live = (
+        Booking.objects.filter(slot=OuterRef("pk"), status=Booking.Status.HELD, hold_expires_at__gt=now)
+        .order_by()
+        .values("slot")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return qs.annotate(live_hold=Coalesce(Subquery(live, output_field=IntegerField()), 0))
+
+
 def _available(qs):
-    return qs.filter(
-        status__in=[SlotInstance.Status.OPEN, SlotInstance.Status.PARTIAL],
-        capacity__gt=F("booked") + F("hold"),
+    return _with_live_holds(qs).filter(
+        status__in=[SlotInstance.Status.OPEN, SlotInstance.Status.PARTIAL, SlotInstance.Status.FULL],
+        capacity__gt=F("booked") + F("live_hold"),
         start_at__gt=timezone.now(),
     )
-
-
-def _refresh_expired_holds(org_id) -> None:
-    """Expired holds give their capacity back before anything is exposed."""
-    if Booking.objects.filter(org_id=org_id, status=Booking.Status.HELD, hold_expires_at__lte=timezone.now()).exists():
-        from apps.bookings.services import holds_expire_due
-
-        holds_expire_due()
 
 
 def exposure_seed(*, session: str, day: date, person_id, window: str) -> int:
@@ -344,7 +328,6 @@ def pick_exposed(slots: list, *, seed: int, person_scoped: bool, tz) -> list:
 def slots_exposed(
     *, actor, session: str, location: Location, person: Person | None, day: date, variant: str = ""
 ) -> dict:
-    _refresh_expired_holds(location.org_id)
     qs = _available(SlotInstance.objects.for_actor(actor).filter(location=location, date=day))
     if person is not None:
         qs = qs.filter(person=person)
@@ -368,7 +351,6 @@ def slots_exposed(
 
 
 def dates_available(*, actor, location: Location, person: Person | None, days: int = 14) -> list[dict]:
-    _refresh_expired_holds(location.org_id)
     today = timezone.now().astimezone(zoneinfo.ZoneInfo(location.timezone)).date()
     qs = _available(
         SlotInstance.objects.for_actor(actor).filter(
@@ -377,7 +359,7 @@ def dates_available(*, actor, location: Location, person: Person | None, days: i
     )
     if person is not None:
         qs = qs.filter(person=person)
-    rows = qs.values("date").annotate(available=Sum(F("capacity") - F("booked") - F("hold"))).order_by("date")
+    rows = qs.values("date").annotate(available=Sum(F("capacity") - F("booked") - F("live_hold"))).order_by("date")
     return [{"date": row["date"], "available": row["available"]} for row in rows]
 
 
@@ -393,7 +375,5 @@ def booking_list(*, actor, filters: dict):
     if filters.get("start_before"):
         qs = qs.filter(start_at__lt=filters["start_before"])
     if filters.get("email"):
-        from apps.bookings.pii import blind_index
-
         qs = qs.filter(email_index=blind_index(filters["email"], kind="email"))
     return qs

@@ -1,14 +1,16 @@
 """Every booking write: hold → confirm, expiry, cancel, reschedule, event-type bookings.
 
-Lock order is always slot row, then booking row, so concurrent flows cannot deadlock. On
-PostgreSQL an exclusion constraint (migration 0002) makes a person's double booking
-impossible even if a code path forgets the check below; on SQLite the check alone holds,
-serialized by the database's single writer."""
+Lock order is always team row, then the person-time lock (`apps.scheduling.locks`, shared
+with schedule entries), then slot rows, then the booking row, so concurrent flows cannot
+deadlock. Whether the person is free is asked of the one free/busy query under that lock,
+so a booking and an entry save on two processes cannot both win. On PostgreSQL an
+exclusion constraint (migration 0003) also makes a person's double booking impossible
+even if a code path forgets the check; on SQLite the check alone holds, serialized by the
+database's single writer. Slot seat counters change only through
+`apps.scheduling.services.slot_seats_change`."""
 
-import hashlib
 import logging
 import random
-import secrets
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -18,11 +20,16 @@ from django.utils import timezone
 from apps.bookings import metrics
 from apps.bookings.models import ACTIVE_STATUSES, Booking, EventType
 from apps.bookings.pii import blind_index, encrypt
+from apps.bookings.selectors import host_is_free
 from apps.events.publish import publish_on_commit
 from apps.orgs.models import Team, TeamMember
 from apps.orgs.roles import FRONTDESK
+from apps.scheduling.freebusy import free_busy
+from apps.scheduling.locks import lock_person_time
 from apps.scheduling.models import Person, SlotInstance
+from apps.scheduling.services import slot_seats_change
 from schedkit.api.problems import Problem
+from schedkit.tokens import new_token
 
 HOLD_TTL = timedelta(minutes=10)
 logger = logging.getLogger(__name__)
@@ -53,15 +60,25 @@ def _person_unavailable() -> Problem:
     return Problem(409, "PERSON_UNAVAILABLE", "Person unavailable", "The person is already booked at this time.")
 
 
-def _person_busy(*, person_id, start_at, end_at, seat_group: str, exclude_pk=None) -> bool:
+def _lock_person(person_id) -> Person | None:
+    """Take the person-time lock of a booking's host (None: a slot with no person)."""
     if person_id is None:
+        return None
+    person = Person.objects.select_related("org", "location").get(pk=person_id)
+    lock_person_time([person.membership_id])
+    return person
+
+
+def _person_busy(*, person: Person | None, start_at, end_at, seat_group: str, exclude_pk=None) -> bool:
+    """Under the person-time lock: does anything occupy the person then (entries, other
+    bookings, live holds, external calendars)? Seats of the same group share the time."""
+    if person is None:
         return False
-    clash = Booking.objects.filter(
-        person_id=person_id, status__in=ACTIVE_STATUSES, start_at__lt=end_at, end_at__gt=start_at
-    ).exclude(seat_group=seat_group)
-    if exclude_pk is not None:
-        clash = clash.exclude(pk=exclude_pk)
-    return clash.exists()
+    exclude = [str(exclude_pk)] if exclude_pk is not None else ()
+    time_of = free_busy(
+        org=person.org, start=start_at, end=end_at, people=[person], exclude_refs=exclude, with_rules=False
+    )[person.pk]
+    return any(i.start < end_at and i.end > start_at and i.group != seat_group for i in time_of.busy)
 
 
 def _save_booking(booking: Booking) -> None:
@@ -85,15 +102,6 @@ def _attendee_fields(*, attendee_email: str, attendee_phone: str) -> dict:
     }
 
 
-def _new_token() -> tuple[str, str]:
-    raw = secrets.token_urlsafe(24)
-    return raw, hashlib.sha256(raw.encode()).hexdigest()
-
-
-def token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 # --- slot holds ---------------------------------------------------------------------------
 
 
@@ -103,9 +111,7 @@ def _expire_slot_holds(slot: SlotInstance, now) -> int:
         status=Status.EXPIRED, updated_at=now
     )
     if expired:
-        slot.hold = max(0, slot.hold - expired)
-        slot.refresh_status()
-        slot.save(update_fields=["hold", "status", "updated_at"])
+        slot_seats_change(slot=slot, hold=-expired)
     return expired
 
 
@@ -120,9 +126,10 @@ def booking_hold(
     timezone_name: str = "",
 ) -> Booking:
     now = timezone.now()
-    if slot.person_id:
-        _expire_person_holds(slot.person_id, now)
     with transaction.atomic():
+        person = _lock_person(slot.person_id)
+        if person is not None:
+            _expire_person_holds(person.pk, now)
         slot = SlotInstance.objects.select_for_update().get(pk=slot.pk)
         _expire_slot_holds(slot, now)
         if slot.status == SlotInstance.Status.BLOCKED or slot.start_at <= now:
@@ -130,7 +137,7 @@ def booking_hold(
         if slot.remaining <= 0:
             raise _slot_full()
         seat_group = f"slot:{slot.pk}"
-        if _person_busy(person_id=slot.person_id, start_at=slot.start_at, end_at=slot.end_at, seat_group=seat_group):
+        if _person_busy(person=person, start_at=slot.start_at, end_at=slot.end_at, seat_group=seat_group):
             raise _person_unavailable()
         booking = Booking(
             org_id=slot.org_id,
@@ -148,9 +155,7 @@ def booking_hold(
             **_attendee_fields(attendee_email=attendee_email, attendee_phone=attendee_phone),
         )
         _save_booking(booking)
-        slot.hold += 1
-        slot.refresh_status()
-        slot.save(update_fields=["hold", "status", "updated_at"])
+        slot_seats_change(slot=slot, hold=+1)
         publish_on_commit(org=slot.org, type="booking.created", data=booking_data(booking))
     return booking
 
@@ -174,10 +179,7 @@ def booking_confirm(*, actor_or_none, booking: Booking) -> Booking:
             hint = "" if booking.status == Status.CONFIRMED else "; hold a slot again"
             raise Problem(409, "BOOKING_NOT_HELD", "Booking is not held", f"The booking is {booking.status}{hint}.")
         else:
-            slot.hold = max(0, slot.hold - 1)
-            slot.booked += 1
-            slot.refresh_status()
-            slot.save(update_fields=["hold", "booked", "status", "updated_at"])
+            slot_seats_change(slot=slot, hold=-1, booked=+1)
             booking.status = Status.CONFIRMED
             booking.confirmed_at = now
             booking.hold_expires_at = None
@@ -209,18 +211,15 @@ def _ensure_may_approve(actor, booking: Booking) -> None:
 
 
 def _expire_person_holds(person_id, now) -> None:
-    """A person's overdue holds elsewhere must not block them (nor the exclusion constraint):
-    expire them first, one slot lock at a time, before the new hold takes its lock."""
-    slot_ids = set(
-        Booking.objects.filter(
-            person_id=person_id, status=Status.HELD, hold_expires_at__lte=now, slot__isnull=False
-        ).values_list("slot_id", flat=True)
-    )
-    for slot_id in slot_ids:
-        with transaction.atomic():
-            other = SlotInstance.objects.select_for_update().filter(pk=slot_id).first()
-            if other is not None:
-                _expire_slot_holds(other, now)
+    """Under the person-time lock: the person's overdue holds must not block them (nor the
+    exclusion constraint), so every write that occupies the person expires them first —
+    slot holds under their slot lock (after the person lock, as the lock order says),
+    event-type holds by their status alone."""
+    overdue = Booking.objects.filter(person_id=person_id, status=Status.HELD, hold_expires_at__lte=now)
+    slot_ids = sorted(set(overdue.filter(slot__isnull=False).values_list("slot_id", flat=True)))
+    for slot in SlotInstance.objects.select_for_update().filter(pk__in=slot_ids).order_by("pk"):
+        _expire_slot_holds(slot, now)
+    overdue.filter(slot__isnull=True).update(status=Status.EXPIRED, updated_at=now)
 
 
 def holds_expire_due(*, limit: int = 1000) -> int:
@@ -251,11 +250,9 @@ def _release_seat(slot: SlotInstance | None, status: str) -> None:
     if slot is None:
         return
     if status == Status.HELD:
-        slot.hold = max(0, slot.hold - 1)
+        slot_seats_change(slot=slot, hold=-1)
     elif status in (Status.CONFIRMED, Status.PENDING):
-        slot.booked = max(0, slot.booked - 1)
-    slot.refresh_status()
-    slot.save(update_fields=["hold", "booked", "status", "updated_at"])
+        slot_seats_change(slot=slot, booked=-1)
 
 
 def booking_cancel(*, actor_or_none, booking: Booking, reason: str = "") -> Booking:
@@ -291,6 +288,9 @@ def _reschedule_slot(*, booking: Booking, new_slot: SlotInstance) -> Booking:
         return booking
     now = timezone.now()
     with transaction.atomic():
+        person = _lock_person(new_slot.person_id)
+        if person is not None:
+            _expire_person_holds(person.pk, now)
         locked = {
             s.pk: s
             for s in SlotInstance.objects.select_for_update()
@@ -310,7 +310,7 @@ def _reschedule_slot(*, booking: Booking, new_slot: SlotInstance) -> Booking:
             raise _slot_full()
         seat_group = f"slot:{new.pk}"
         if _person_busy(
-            person_id=new.person_id,
+            person=person,
             start_at=new.start_at,
             end_at=new.end_at,
             seat_group=seat_group,
@@ -319,12 +319,7 @@ def _reschedule_slot(*, booking: Booking, new_slot: SlotInstance) -> Booking:
             raise _person_unavailable()
         status = booking.status
         _release_seat(old, status)
-        if status == Status.HELD:
-            new.hold += 1
-        else:
-            new.booked += 1
-        new.refresh_status()
-        new.save(update_fields=["hold", "booked", "status", "updated_at"])
+        slot_seats_change(slot=new, **({"hold": +1} if status == Status.HELD else {"booked": +1}))
         previous = {"start_at": booking.start_at, "slot_id": booking.slot_id}
         booking.slot, booking.person_id = new, new.person_id
         booking.start_at, booking.end_at, booking.seat_group = new.start_at, new.end_at, seat_group
@@ -336,12 +331,11 @@ def _reschedule_slot(*, booking: Booking, new_slot: SlotInstance) -> Booking:
 
 
 def _reschedule_event(*, booking: Booking, new_start) -> Booking:
-    from apps.bookings.selectors import host_is_free
-
     event_type = booking.event_type
     end = new_start + timedelta(minutes=event_type.duration_minutes)
     with transaction.atomic():
-        Person.objects.select_for_update().filter(pk=booking.person_id).first()
+        if _lock_person(booking.person_id) is not None:
+            _expire_person_holds(booking.person_id, timezone.now())
         booking = Booking.objects.select_for_update().select_related("org").get(pk=booking.pk)
         if booking.status not in ACTIVE_STATUSES:
             raise Problem(409, "BOOKING_NOT_ACTIVE", "Booking is not active", f"The booking is {booking.status}.")
@@ -380,8 +374,6 @@ def event_type_update(*, actor, event_type: EventType, **changes) -> EventType:
 
 
 def _pick_team_member(*, event_type: EventType, team: Team, start_at) -> tuple[Person, TeamMember]:
-    from apps.bookings.selectors import host_is_free
-
     members = list(
         TeamMember.objects.filter(team=team, active=True, membership__active=True, membership__person__active=True)
         .select_related("membership__person__location", "membership__person__org")
@@ -407,10 +399,8 @@ def booking_book(
 ) -> tuple[Booking, str]:
     """A public booking of an event type (a person's, or a team's by its routing strategy).
     Returns the booking and the raw manage token for the cancel/reschedule/confirm links."""
-    from apps.bookings.selectors import host_is_free
-
     end_at = start_at + timedelta(minutes=event_type.duration_minutes)
-    raw, hashed = _new_token()
+    raw, hashed = new_token()
     with transaction.atomic():
         team_member = None
         if event_type.team_id:
@@ -419,7 +409,8 @@ def booking_book(
             person, team_member = _pick_team_member(event_type=event_type, team=team, start_at=start_at)
         else:
             person = event_type.person
-        person = Person.objects.select_for_update(of=("self",)).select_related("location", "org").get(pk=person.pk)
+        person = _lock_person(person.pk)
+        _expire_person_holds(person.pk, timezone.now())
         if not host_is_free(event_type=event_type, person=person, start_at=start_at):
             taken = Booking.objects.filter(
                 event_type=event_type, person=person, start_at=start_at, status__in=ACTIVE_STATUSES

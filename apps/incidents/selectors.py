@@ -1,7 +1,5 @@
 """Incident reads that cross the tenant line: always through for_actor()."""
 
-import uuid
-
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from rest_framework.exceptions import ValidationError
@@ -29,16 +27,7 @@ def incident_list(*, fetched_by, filters=None) -> QuerySet[Incident]:
 
 
 def access_incident(actor, incident_id) -> Incident:
-    try:
-        pk = uuid.UUID(str(incident_id))
-    except ValueError:
-        raise Http404 from None
-    incident = (
-        Incident.objects.for_actor(actor, "retrieve").select_related("org").prefetch_related(ASSIGNEES).filter(pk=pk)
-    ).first()
-    if incident is None:
-        raise Http404
-    return incident
+    return Incident.objects.select_related("org").prefetch_related(ASSIGNEES).access(actor, incident_id, "retrieve")
 
 
 def incident_activity(*, incident: Incident) -> QuerySet[Activity]:

@@ -4,7 +4,6 @@ Each is keyword-only, atomic, validates with full_clean(), records activity and 
 incident.created / incident.updated after commit. `actor=None` means the system (intake,
 scan); an Actor is checked here so the API and the pages enforce the same rules."""
 
-import hashlib
 import logging
 import re
 import secrets
@@ -28,6 +27,7 @@ from apps.incidents.models import (
 )
 from apps.orgs.models import Membership, Org, Role
 from schedkit.api.problems import Problem
+from schedkit.tokens import token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -313,10 +313,6 @@ def breach_recipients(incident: Incident) -> list[str]:
 # --- intake --------------------------------------------------------------------------------
 
 
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority.NORMAL):
     """Returns (endpoint, raw token); the raw token is shown once and stored hashed."""
     raw = "in_" + secrets.token_urlsafe(32)
@@ -325,7 +321,7 @@ def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority
             org=actor.org,
             name=name,
             default_priority=default_priority,
-            token_hash=hash_token(raw),
+            token_hash=token_hash(raw),
             token_prefix=raw[:10],
         )
         endpoint.full_clean()
@@ -341,7 +337,7 @@ def intake_endpoint_resolve(raw: str) -> IntakeEndpoint | None:
     """The active endpoint behind a presented intake token (its use is recorded), or None."""
     endpoint = (
         IntakeEndpoint.objects.select_related("org")
-        .filter(token_hash=hash_token(raw), active=True, org__is_active=True)
+        .filter(token_hash=token_hash(raw), active=True, org__is_active=True)
         .first()
     )
     if endpoint is not None:

@@ -1,9 +1,11 @@
+import uuid
 import zoneinfo
 from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import Http404
 
 from schedkit.db import BaseModel
 
@@ -51,6 +53,18 @@ class OrgScopedQuerySet(models.QuerySet):
         if actor is None or actor.org_id is None:
             return self.none()
         return self.filter(org_id=actor.org_id)
+
+    def access(self, actor, pk, action: str = "view"):
+        """The one "this id or 404": the row with id `pk` that the actor may `action`, else
+        Http404 — the same answer whether it is malformed, missing or another org's."""
+        try:
+            pk = uuid.UUID(str(pk))
+        except ValueError:
+            raise Http404 from None
+        found = self.for_actor(actor, action).filter(pk=pk).first()
+        if found is None:
+            raise Http404
+        return found
 
 
 class OrgOwnedModel(BaseModel):

@@ -1,8 +1,6 @@
 """Reads that cross a tenant line. Each resolves outside input to an object of the actor's
 org or answers 404 — the same 404 whether the object is missing or someone else's."""
 
-import uuid
-
 from django.http import Http404
 
 from apps.orgs.models import Membership, Org, Team
@@ -23,11 +21,4 @@ def access_team(actor, slug: str) -> Team:
 
 
 def access_membership(actor, membership_id) -> Membership:
-    try:
-        pk = uuid.UUID(str(membership_id))
-    except ValueError:
-        raise Http404 from None
-    membership = Membership.objects.for_actor(actor).filter(pk=pk).first()
-    if membership is None:
-        raise Http404
-    return membership
+    return Membership.objects.access(actor, membership_id)

@@ -1,6 +1,5 @@
 """Org, membership, team and invite writes."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from apps.events.publish import publish_on_commit
 from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
 from apps.orgs.tasks import send_invite_email
 from schedkit.api.problems import Problem
+from schedkit.tokens import token_hash
 
 INVITE_TTL = timedelta(days=7)
 
@@ -174,10 +174,6 @@ def team_member_remove(*, actor, team_member: TeamMember) -> None:
         publish_on_commit(org=actor.org, type="team.member_removed", data=data)
 
 
-def _invite_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def invite_create(*, actor, email: str, role: str = Role.MEMBER) -> Invite:
     from apps.accounts.models import normalize_email
 
@@ -192,7 +188,7 @@ def invite_create(*, actor, email: str, role: str = Role.MEMBER) -> Invite:
             org=actor.org,
             email=email,
             role=role,
-            token_hash=_invite_token_hash(token),
+            token_hash=token_hash(token),
             invited_by=actor.user,
             expires_at=timezone.now() + INVITE_TTL,
         )
@@ -218,10 +214,7 @@ def invite_accept(*, token: str, user=None):
     now = timezone.now()
     with transaction.atomic():
         invite = (
-            Invite.objects.select_for_update()
-            .select_related("org")
-            .filter(token_hash=_invite_token_hash(token or ""))
-            .first()
+            Invite.objects.select_for_update().select_related("org").filter(token_hash=token_hash(token or "")).first()
         )
         if invite is None or invite.revoked_at or invite.accepted_at:
             raise Problem(400, "INVITE_INVALID", "Invite not valid", "This invite is not valid or was already used.")

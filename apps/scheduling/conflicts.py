@@ -1,101 +1,84 @@
-"""Assignee double-bookings: against other schedule entries (recurring ones expanded) and,
-through a lazy seam, against bookings of the booking engine."""
+"""Assignee double-bookings, read from the one free/busy query: a candidate interval clashes
+with another `work` entry instance (recurring ones expanded) or with anything a registered
+busy source reports (bookings and live holds, …)."""
 
-import logging
 from datetime import datetime
 
-from django.apps import apps
-from django.core.exceptions import FieldError
-from django.utils import timezone
-
-logger = logging.getLogger(__name__)
-
-#: Booking statuses that do not occupy a person.
-_FREE_BOOKING_STATUSES = ("cancelled", "canceled", "expired", "declined", "rejected")
+from apps.orgs.models import Membership, TeamMember
+from apps.scheduling.freebusy import Interval, busy_by_membership
+from apps.scheduling.models import ScheduleEntry
 
 
-def _field(names: set, *candidates: str) -> str | None:
-    return next((n for n in candidates if n in names), None)
-
-
-def booking_conflicts(*, org_id, membership_ids, start: datetime, end: datetime) -> list[dict]:
-    """Bookings of these people overlapping [start, end). Skipped (empty) while the bookings
-    app or the fields it needs are absent; the integration adapts the field names here."""
-    if not membership_ids:
-        return []
-    try:
-        Booking = apps.get_model("bookings", "Booking")
-    except LookupError:
-        return []
-    names = {f.name for f in Booking._meta.get_fields()}
-    person = _field(names, "person", "membership", "assignee")
-    start_f, end_f = _field(names, "start", "start_at"), _field(names, "end", "end_at")
-    if person is None or start_f is None or end_f is None or not {"status", "org"} <= names:
-        return []
-    related = Booking._meta.get_field(person).related_model
-    if related._meta.label == "orgs.Membership":
-        who = person
-    elif "membership" in {f.name for f in related._meta.get_fields()}:
-        who = f"{person}__membership"
-    else:
-        return []
-    try:
-        rows = Booking.objects.filter(
-            org_id=org_id,
-            **{f"{start_f}__lt": end, f"{end_f}__gt": start, f"{who}__in": [str(m) for m in membership_ids]},
-        ).exclude(status__in=_FREE_BOOKING_STATUSES)
-        if "hold_expires_at" in names:  # an expired hold is free, whether or not the sweep ran
-            rows = rows.exclude(status="held", hold_expires_at__lt=timezone.now())
-        return [
-            {
-                "kind": "booking",
-                "id": str(row["id"]),
-                "title": "Booking",
-                "start": row[start_f],
-                "end": row[end_f],
-                "status": row["status"],
-                "assignee_id": str(row[who]),
-            }
-            for row in rows.values("id", start_f, end_f, "status", who)[:50]
-        ]
-    except (FieldError, ValueError, TypeError):  # a seam: a schema mismatch must not break scheduling
-        logger.warning("booking conflict lookup skipped", exc_info=True)
-        return []
+def conflict_item(interval: Interval, assignee_id: str) -> dict:
+    """One clash as the API shows it."""
+    if interval.source == "entry":
+        return {
+            "kind": "schedule_entry",
+            "id": interval.ref,
+            "entry_id": interval.parent,
+            "title": interval.title,
+            "start": interval.start,
+            "end": interval.end,
+            "assignee_id": assignee_id,
+        }
+    return {
+        "kind": interval.source if interval.source != "hold" else "booking",
+        "id": interval.ref,
+        "title": interval.title,
+        "start": interval.start,
+        "end": interval.end,
+        "status": interval.status,
+        "assignee_id": assignee_id,
+    }
 
 
 def entry_conflicts(*, org, candidates: list[tuple[datetime, datetime, set]], exclude: set | None = None) -> list[dict]:
-    """Clashes of candidate (start, end, assignee ids) intervals with other entries' instances
-    and with bookings. `exclude` holds instance ids (or master ids) being replaced."""
-    from apps.scheduling.selectors import org_instances
-
+    """Clashes of candidate (start, end, assignee ids) intervals with everyone's busy time.
+    `exclude` holds instance ids or master ids being replaced."""
     if not candidates:
         return []
-    exclude = exclude or set()
-    window_start = min(c[0] for c in candidates)
-    window_end = max(c[1] for c in candidates)
     people = set().union(*(c[2] for c in candidates))
     if not people:
         return []
+    window_start = min(c[0] for c in candidates)
+    window_end = max(c[1] for c in candidates)
+    busy = busy_by_membership(
+        org=org, start=window_start, end=window_end, membership_ids=people, exclude_refs=exclude or ()
+    )
     clashes: dict[tuple, dict] = {}
-    others = org_instances(org=org, start=window_start, end=window_end, assignee_ids=people)
-    for instance in others:
-        if instance.id in exclude or str(instance.master.pk) in exclude or instance.status == "cancelled":
-            continue
-        ids = {str(a.pk) for a in instance.assignees}
-        for start, end, who in candidates:
-            shared = ids & {str(p) for p in who}
-            if shared and instance.start < end and instance.end > start:
-                for person in sorted(shared):
-                    clashes[(instance.id, person)] = {
-                        "kind": "schedule_entry",
-                        "id": instance.id,
-                        "entry_id": str(instance.master.pk),
-                        "title": instance.title,
-                        "start": instance.start,
-                        "end": instance.end,
-                        "assignee_id": person,
-                    }
     for start, end, who in candidates:
-        for booking in booking_conflicts(org_id=org.pk, membership_ids=who, start=start, end=end):
-            clashes[(booking["id"], booking["assignee_id"])] = booking
+        for person in sorted(str(p) for p in who):
+            for interval in busy.get(person, ()):
+                if interval.start < end and interval.end > start:
+                    clashes[(interval.ref, person)] = conflict_item(interval, person)
     return sorted(clashes.values(), key=lambda c: (c["start"], c["id"]))
+
+
+def conflict_pairs(*, fetched_by, start: datetime, end: datetime, person=None, team=None) -> list[dict]:
+    """Pairs of overlapping busy intervals per person in [start, end): entries (recurring ones
+    expanded) and every busy source. Members see no private entry they are not assigned to."""
+    org = fetched_by.org
+    if person is not None:
+        people = {str(person)}
+    elif team is not None:
+        people = {str(m) for m in TeamMember.objects.filter(team=team).values_list("membership_id", flat=True)}
+    else:
+        people = {str(m) for m in Membership.objects.for_actor(fetched_by).values_list("pk", flat=True)}
+    busy = busy_by_membership(org=org, start=start, end=end, membership_ids=people)
+    entry_ids = {i.parent for intervals in busy.values() for i in intervals if i.source == "entry"}
+    readable = ScheduleEntry.objects.for_actor(fetched_by, "list").filter(pk__in=entry_ids)
+    visible = {str(pk) for pk in readable.values_list("pk", flat=True)}
+    results = []
+    for key in sorted(busy):
+        items = [
+            conflict_item(i, key)
+            for i in busy[key]
+            if i.start < end and i.end > start and (i.source != "entry" or i.parent in visible)
+        ]
+        items.sort(key=lambda i: (i["start"], i["id"]))
+        for index, a in enumerate(items):
+            for b in items[index + 1 :]:
+                if b["start"] >= a["end"]:
+                    break
+                results.append({"assignee_id": key, "a": a, "b": b})
+    return results

@@ -4,7 +4,6 @@ A feed carries each master once: DTSTART/DTEND in the entry's zone (with its VTI
 RRULE, EXDATE for cancelled occurrences and one VEVENT with RECURRENCE-ID per changed one.
 Import reads the same shapes back (plus plain single events)."""
 
-import hashlib
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,14 +16,11 @@ from apps.orgs.models import TeamMember
 from apps.scheduling import services
 from apps.scheduling.models import ScheduleEntry, ScheduleFeed, ScheduleOverride
 from schedkit.api.problems import Problem
+from schedkit.tokens import token_hash
 
 PRODID = "-//SchedKit//Schedule//EN"
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_EVENTS = 2000
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @transaction.atomic
@@ -35,7 +31,7 @@ def schedule_feed_create(*, actor, membership=None, team=None) -> tuple[Schedule
         org=actor.org,
         membership=membership,
         team=team,
-        token_hash=hash_token(raw),
+        token_hash=token_hash(raw),
         created_by=actor.user,
     )
     feed.full_clean()
@@ -51,7 +47,7 @@ def feed_by_token(raw: str) -> ScheduleFeed | None:
     if not raw or len(raw) > 100:
         return None
     return (
-        ScheduleFeed.objects.filter(token_hash=hash_token(raw), revoked_at__isnull=True)
+        ScheduleFeed.objects.filter(token_hash=token_hash(raw), revoked_at__isnull=True)
         .select_related("org", "membership", "team")
         .first()
     )

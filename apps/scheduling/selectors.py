@@ -2,11 +2,9 @@
 that may reach the window, their overrides near it and all assignees are fetched with
 prefetches, and the series are expanded in Python."""
 
-import uuid
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import Http404
 
 from apps.orgs.models import Membership, TeamMember
 from apps.scheduling import recurrence
@@ -90,14 +88,7 @@ def org_instances(*, org, start: datetime, end: datetime, assignee_ids=None) -> 
 
 
 def access_entry(actor, entry_id, action: str = "retrieve") -> ScheduleEntry:
-    try:
-        pk = uuid.UUID(str(entry_id))
-    except ValueError:
-        raise Http404 from None
-    entry = ScheduleEntry.objects.for_actor(actor, action).filter(pk=pk).select_related("org").first()
-    if entry is None:
-        raise Http404
-    return entry
+    return ScheduleEntry.objects.select_related("org").access(actor, entry_id, action)
 
 
 def visible_entries(*, fetched_by) -> QuerySet[ScheduleEntry]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from django.core.cache import cache
-from django.http import Http404
 from django.utils import timezone
 
 from apps.orgs.models import Membership
@@ -22,14 +20,7 @@ def signal_list(*, fetched_by: Actor):
 
 
 def access_signal(actor: Actor, signal_id) -> Signal:
-    try:
-        pk = uuid.UUID(str(signal_id))
-    except ValueError:
-        raise Http404 from None
-    signal = Signal.objects.for_actor(actor).filter(pk=pk).first()
-    if signal is None:
-        raise Http404
-    return signal
+    return Signal.objects.access(actor, signal_id)
 
 
 def live_positions(beacons) -> dict:

@@ -38,7 +38,9 @@ class BookSerializer(AttendeeMixin):
 class BookingSerializer(serializers.ModelSerializer):
     """Attendee contact details are masked: the full values never leave the admin screens."""
 
-    status = serializers.CharField(read_only=True, help_text="held, pending, confirmed, cancelled, expired, declined")
+    status = serializers.CharField(
+        source="current_status", read_only=True, help_text="held, pending, confirmed, cancelled, expired, declined"
+    )
     slot_id = serializers.UUIDField(read_only=True, allow_null=True)
     event_type_id = serializers.UUIDField(read_only=True, allow_null=True)
     person_id = serializers.UUIDField(read_only=True, allow_null=True)

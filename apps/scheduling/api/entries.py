@@ -24,7 +24,7 @@ from apps.scheduling.api.entry_serializers import (
     render_entry,
     render_instance,
 )
-from apps.scheduling.conflicts import booking_conflicts
+from apps.scheduling.conflicts import conflict_pairs
 from apps.scheduling.models import ScheduleEntry, ScheduleFeed
 from schedkit.api.problems import Problem
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
@@ -314,42 +314,9 @@ class ScheduleConflictView(SchedKitAPIView):
         start, end = parse_window(request.query_params)
         person = _person(self.actor, request.query_params.get("person"))
         team = _team(self.actor, request.query_params.get("team"))
-        instances = selectors.schedule_instances(
-            fetched_by=self.actor, start=start, end=end, assignee=person, team=team
-        )
-        wanted = {str(person)} if person else None
-        by_person: dict[str, list] = {}
-        for instance in instances:
-            if instance.status == "cancelled":
-                continue
-            for member in instance.assignees:
-                key = str(member.pk)
-                if wanted is None or key in wanted:
-                    by_person.setdefault(key, []).append(_item(instance))
-        if team or person:
-            for key in list(by_person) if not person else [str(person)]:
-                for booking in booking_conflicts(org_id=self.actor.org_id, membership_ids=[key], start=start, end=end):
-                    by_person.setdefault(key, []).append(booking)
-        results = []
-        for key, items in sorted(by_person.items()):
-            items.sort(key=lambda i: i["start"])
-            for index, a in enumerate(items):
-                for b in items[index + 1 :]:
-                    if b["start"] >= a["end"]:
-                        break
-                    results.append({"assignee_id": key, "a": _plain(a), "b": _plain(b)})
+        results = conflict_pairs(fetched_by=self.actor, start=start, end=end, person=person, team=team)
+        results = [{"assignee_id": r["assignee_id"], "a": _plain(r["a"]), "b": _plain(r["b"])} for r in results]
         return Response({"count": len(results), "results": results})
-
-
-def _item(instance) -> dict:
-    return {
-        "kind": "schedule_entry",
-        "id": instance.id,
-        "entry_id": str(instance.master.pk),
-        "title": instance.title,
-        "start": instance.start,
-        "end": instance.end,
-    }
 
 
 def _plain(item: dict) -> dict:

@@ -44,6 +44,7 @@ def render_entry(entry) -> dict:
         "start": _dt(entry.start),
         "end": _dt(entry.end),
         "status": entry.status,
+        "kind": entry.kind,
         "timezone": entry.timezone,
         "rrule": entry.rrule,
         "is_recurring": bool(entry.rrule),
@@ -70,6 +71,7 @@ def render_instance(instance) -> dict:
         "title": instance.title,
         "notes": instance.notes,
         "status": instance.status,
+        "kind": instance.master.kind,
         "timezone": master.timezone,
         "rrule": master.rrule,
         "is_recurring": instance.is_recurring,
@@ -96,6 +98,7 @@ class ScheduleEntrySerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     status = EntryStatusField()
+    kind = serializers.CharField(help_text="work (occupies the assignees) or on_call (puts them on duty)")
     timezone = serializers.CharField()
     rrule = serializers.CharField()
     is_recurring = serializers.BooleanField()
@@ -120,6 +123,7 @@ class ScheduleInstanceSerializer(serializers.Serializer):
     title = serializers.CharField()
     notes = serializers.CharField()
     status = EntryStatusField()
+    kind = serializers.CharField()
     timezone = serializers.CharField()
     rrule = serializers.CharField()
     is_recurring = serializers.BooleanField()
@@ -152,6 +156,11 @@ class ScheduleEntryWriteSerializer(StrictSerializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     status = EntryStatusField(required=False)
+    kind = serializers.ChoiceField(
+        choices=["work", "on_call"],
+        required=False,
+        help_text="work (default: occupies the assignees) or on_call (an on-call shift: on duty, not busy)",
+    )
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
     assignee_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
     incident_id = serializers.UUIDField(required=False, allow_null=True)

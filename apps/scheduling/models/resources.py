@@ -183,7 +183,9 @@ class SlotInstance(OrgOwnedModel):
 
     @property
     def remaining(self) -> int:
-        return max(0, self.capacity - self.booked - self.hold)
+        """Seats left; reads annotate `live_hold` (holds not past expiry) so an expired hold
+        never counts, whether or not the minutely job ran."""
+        return max(0, self.capacity - self.booked - getattr(self, "live_hold", self.hold))
 
     def refresh_status(self) -> None:
         if self.status == self.Status.BLOCKED:

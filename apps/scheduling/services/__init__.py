@@ -18,6 +18,7 @@ from apps.scheduling.services.resources import (
     person_create,
     person_update,
     rules_overlap,
+    slot_seats_change,
     slots_generate,
     slots_generate_all,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "schedule_entry_create",
     "schedule_entry_delete",
     "schedule_entry_update",
+    "slot_seats_change",
     "slots_generate",
     "slots_generate_all",
 ]

@@ -14,11 +14,12 @@ from apps.events.publish import publish_on_commit
 from apps.orgs.models import Membership
 from apps.scheduling import recurrence
 from apps.scheduling.conflicts import entry_conflicts
-from apps.scheduling.models import ScheduleEntry, ScheduleOverride, Status
+from apps.scheduling.locks import lock_person_time
+from apps.scheduling.models import EntryKind, ScheduleEntry, ScheduleOverride, Status
 from schedkit.api.problems import Problem
 
 SCOPES = ("single", "future", "all")
-MASTER_FIELDS = ("title", "notes", "status", "timezone", "incident", "work_item_ref", "private")
+MASTER_FIELDS = ("title", "notes", "status", "kind", "timezone", "incident", "work_item_ref", "private")
 SINGLE_FIELDS = {"title", "notes", "status", "start", "end", "assignees"}
 #: How far ahead a series is checked for double-bookings on save.
 CONFLICT_HORIZON = timedelta(days=180)
@@ -71,8 +72,8 @@ def _publish(entry: ScheduleEntry, type: str, **extra) -> None:
 
 def _candidates(entry: ScheduleEntry) -> list[tuple[datetime, datetime, set]]:
     """The intervals this master now occupies (series: the next CONFLICT_HORIZON)."""
-    if entry.status == Status.CANCELLED:
-        return []
+    if entry.status == Status.CANCELLED or entry.kind == EntryKind.ON_CALL:
+        return []  # an on-call shift puts people on duty; it occupies no one
     people = set(entry.assignees.values_list("pk", flat=True))
     overrides = list(entry.overrides.prefetch_related("assignees"))
     if not entry.rrule:
@@ -96,13 +97,18 @@ def _plain(pks) -> list:
 
 
 def _ensure_no_conflict(entries: list[ScheduleEntry], force: bool) -> None:
-    if force:
-        return
+    """Under the assignees' person-time locks (also when forced, so a concurrent booking's
+    check never interleaves with this write), refuse a clash unless `force`."""
     candidates, exclude = [], set()
     for entry in entries:
         candidates += _candidates(entry)
         exclude.add(str(entry.pk))
-    conflicts = entry_conflicts(org=entries[0].org, candidates=candidates, exclude=exclude) if candidates else []
+    if not candidates:
+        return
+    lock_person_time(set().union(*(c[2] for c in candidates)))
+    if force:
+        return
+    conflicts = entry_conflicts(org=entries[0].org, candidates=candidates, exclude=exclude)
     if conflicts:
         raise Problem(
             409,
@@ -131,6 +137,7 @@ def schedule_entry_create(
     timezone: str | None = None,
     notes: str = "",
     status: str = Status.SCHEDULED,
+    kind: str = EntryKind.WORK,
     assignees: Iterable[Membership] = (),
     incident=None,
     work_item_ref: str = "",
@@ -147,6 +154,7 @@ def schedule_entry_create(
         end=end,
         timezone=timezone or org.timezone,
         status=status,
+        kind=kind,
         incident=incident,
         work_item_ref=work_item_ref,
         private=private,
@@ -332,6 +340,7 @@ def _split(entry: ScheduleEntry, at: datetime, changes: dict) -> ScheduleEntry:
         end=at + entry.duration,
         timezone=entry.timezone,
         status=entry.status,
+        kind=entry.kind,
         incident=entry.incident,
         work_item_ref=entry.work_item_ref,
         private=entry.private,

@@ -177,3 +177,16 @@ def slots_generate_all(*, horizon_days: int = 28) -> int:
         )
         total += result["created"]
     return total
+
+
+# --- slot seats ----------------------------------------------------------------------------
+
+
+def slot_seats_change(*, slot: SlotInstance, hold: int = 0, booked: int = 0) -> SlotInstance:
+    """The only write of a slot's seat counters: apply the deltas to a slot row the caller
+    has locked (select_for_update), never below zero, and refresh its status."""
+    slot.hold = max(0, slot.hold + hold)
+    slot.booked = max(0, slot.booked + booked)
+    slot.refresh_status()
+    slot.save(update_fields=["hold", "booked", "status", "updated_at"])
+    return slot

@@ -1,0 +1,273 @@
+"""The one answer to "who is free, where, from when to when".
+
+`free_busy()` gives, for a set of people and a window, their busy intervals (concrete and
+recurring `work` entries, plus every registered busy source: bookings and live holds,
+external calendars, …), their availability windows (rules, and `on_call` entries that put
+them on duty) and the free windows that remain. `busy_by_membership()` is the same busy
+time keyed by membership, for entries whose assignees need no schedulable profile.
+
+Other apps add busy time by registering a source in their `AppConfig.ready()` (as
+`apps.events.delivery` takes delivery handlers), so this module imports no booking or
+calendar code. A source is `fn(*, org, people, start, end) -> {person_id: [Interval]}`.
+
+Query count is independent of the number of people: people (unless given), rules, the
+entry masters with their assignees and overrides, and one query per registered source."""
+
+import zoneinfo
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+
+from django.db.models import Q
+
+from apps.scheduling.availability import day_windows
+from apps.scheduling.models import AvailabilityRule, EntryKind, Person, Status
+from apps.scheduling.selectors import org_instances
+
+UTC = zoneinfo.ZoneInfo("UTC")
+ZERO = timedelta(0)
+
+BusySource = Callable[..., dict]
+_SOURCES: dict[str, BusySource] = {}
+
+
+def register_busy_source(name: str, fn: BusySource) -> None:
+    """Add busy time from another app (idempotent per name: a reload replaces it)."""
+    _SOURCES[name] = fn
+
+
+def busy_sources() -> tuple[str, ...]:
+    return ("entry", *_SOURCES)
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    start: datetime
+    end: datetime
+    source: str  # "entry", "on_call", "availability", or a registered source's kind ("booking", "hold", …)
+    ref: str = ""  # what occupies the time: an entry instance id, a booking id, …
+    parent: str = ""  # the series or owner of `ref` (an entry's master id)
+    title: str = ""
+    status: str = ""
+    group: str = ""  # intervals sharing a seat group (several seats of one time) do not block each other
+    pad_before: timedelta = ZERO  # buffers the holder occupies around itself
+    pad_after: timedelta = ZERO
+
+    @property
+    def occupied_start(self) -> datetime:
+        return self.start - self.pad_before
+
+    @property
+    def occupied_end(self) -> datetime:
+        return self.end + self.pad_after
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.occupied_start < end and self.occupied_end > start
+
+
+def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    out: list[list[datetime]] = []
+    for start, end in sorted(intervals):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(s, e) for s, e in out]
+
+
+def _subtract(windows: list[tuple[datetime, datetime]], holes: list[tuple[datetime, datetime]]):
+    out = []
+    for start, end in windows:
+        cursor = start
+        for h_start, h_end in holes:
+            if h_end <= cursor or h_start >= end:
+                continue
+            if h_start > cursor:
+                out.append((cursor, h_start))
+            cursor = max(cursor, h_end)
+            if cursor >= end:
+                break
+        if cursor < end:
+            out.append((cursor, end))
+    return out
+
+
+@dataclass
+class PersonTime:
+    person: Person
+    start: datetime
+    end: datetime
+    rules: list[AvailabilityRule]  # the person's effective rules (their own, else their location's)
+    busy: list[Interval] = field(default_factory=list)
+    on_call: list[Interval] = field(default_factory=list)
+
+    @cached_property
+    def available(self) -> list[Interval]:
+        """Availability-rule windows inside the window, in the person's own zone (DST-true)."""
+        tz = zoneinfo.ZoneInfo(self.person.tz_name)
+        day = self.start.astimezone(tz).date() - timedelta(days=1)
+        last = self.end.astimezone(tz).date()
+        opened, closed = [], []
+        while day <= last:
+            windows, shut = day_windows(self.rules, day, tz)
+            opened += [(s, e) for s, e, _rule in windows]
+            closed += shut
+            day += timedelta(days=1)
+        spans = _subtract(_merge(opened), _merge(closed))
+        return [
+            Interval(max(s, self.start), min(e, self.end), "availability")
+            for s, e in spans
+            if s < self.end and e > self.start
+        ]
+
+    @cached_property
+    def free(self) -> list[Interval]:
+        """(availability ∪ on-call) minus busy time (with the holders' buffers)."""
+        duty = _merge([(i.start, i.end) for i in self.available] + [(i.start, i.end) for i in self.on_call])
+        holes = _merge([(i.occupied_start, i.occupied_end) for i in self.busy])
+        return [Interval(s, e, "free") for s, e in _subtract(duty, holes)]
+
+    def is_free(self, start: datetime, end: datetime) -> bool:
+        return any(i.start <= start and end <= i.end for i in self.free)
+
+    def is_busy(self, start: datetime, end: datetime, *, group: str = "") -> bool:
+        return any(i.overlaps(start, end) and not (group and i.group == group) for i in self.busy)
+
+    def busy_at(self, at: datetime) -> list[Interval]:
+        return [i for i in self.busy if i.occupied_start <= at < i.occupied_end]
+
+    def on_duty(self, at: datetime) -> bool:
+        return any(i.start <= at < i.end for i in self.available) or any(i.start <= at < i.end for i in self.on_call)
+
+
+def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict, dict]:
+    """Busy (`work`) and on-duty (`on_call`) entry instances per membership id (str)."""
+    busy: dict[str, list[Interval]] = {}
+    on_call: dict[str, list[Interval]] = {}
+    if not membership_ids:
+        return busy, on_call
+    wanted = {str(m) for m in membership_ids}
+    for instance in org_instances(org=org, start=start, end=end, assignee_ids=wanted):
+        master_id = str(instance.master.pk)
+        if instance.status == Status.CANCELLED or instance.id in exclude_refs or master_id in exclude_refs:
+            continue
+        is_on_call = instance.master.kind == EntryKind.ON_CALL
+        interval = Interval(
+            instance.start,
+            instance.end,
+            "on_call" if is_on_call else "entry",
+            ref=instance.id,
+            parent=master_id,
+            title=instance.title,
+            status=instance.status,
+        )
+        target = on_call if is_on_call else busy
+        for assignee in instance.assignees:
+            key = str(assignee.pk)
+            if key in wanted:
+                target.setdefault(key, []).append(interval)
+    return busy, on_call
+
+
+def _source_time(*, org, people: list[Person], start, end, exclude_refs, sources) -> dict:
+    found: dict = {}
+    for name, fn in _SOURCES.items():
+        if sources is not None and name not in sources:
+            continue
+        for person_id, intervals in fn(org=org, people=people, start=start, end=end).items():
+            kept = [i for i in intervals if i.ref not in exclude_refs and i.parent not in exclude_refs]
+            found.setdefault(person_id, []).extend(kept)
+    return found
+
+
+def _effective_rules(people: list[Person]) -> dict:
+    location_ids = {p.location_id for p in people if p.location_id}
+    rules = list(
+        AvailabilityRule.objects.filter(
+            Q(person__in=[p.pk for p in people]) | Q(person__isnull=True, location_id__in=location_ids)
+        )
+    )
+    own: dict = {}
+    shared: dict = {}
+    for rule in rules:
+        if rule.person_id:
+            own.setdefault(rule.person_id, []).append(rule)
+        else:
+            shared.setdefault(rule.location_id, []).append(rule)
+    return {p.pk: own.get(p.pk) or shared.get(p.location_id, []) for p in people}
+
+
+def _people(org, people) -> list[Person]:
+    if people is None:
+        qs = Person.objects.filter(org=org, active=True, membership__active=True)
+        return list(qs.select_related("location", "org", "membership"))
+    people = list(people)
+    if all(isinstance(p, Person) for p in people):
+        return people
+    ids = [p.pk if isinstance(p, Person) else p for p in people]
+    return list(Person.objects.filter(org=org, pk__in=ids).select_related("location", "org", "membership"))
+
+
+def free_busy(
+    *,
+    org,
+    start: datetime,
+    end: datetime,
+    people=None,
+    exclude_refs: Collection[str] = (),
+    sources: Collection[str] | None = None,
+    with_rules: bool = True,
+) -> dict:
+    """{person_id: PersonTime} for `people` (Person rows or ids; None = the org's active
+    people) over [start, end). `exclude_refs` drops intervals of the named things (a booking
+    being moved, an entry being replaced); `sources` restricts the busy sources
+    ("entry" and registered names)."""
+    people = _people(org, people)
+    if not people:
+        return {}
+    exclude = {str(r) for r in exclude_refs}
+    rules = _effective_rules(people) if with_rules else {}
+    want_entries = sources is None or "entry" in sources or "on_call" in sources
+    memberships = [p.membership_id for p in people]
+    entry_busy, entry_on_call = (
+        _entry_time(org=org, start=start, end=end, membership_ids=memberships, exclude_refs=exclude)
+        if want_entries
+        else ({}, {})
+    )
+    other = _source_time(org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=sources)
+    out = {}
+    for person in people:
+        key = str(person.membership_id)
+        busy = entry_busy.get(key, []) + other.get(person.pk, [])
+        busy.sort(key=lambda i: (i.start, i.ref))
+        out[person.pk] = PersonTime(
+            person=person,
+            start=start,
+            end=end,
+            rules=rules.get(person.pk, []),
+            busy=busy,
+            on_call=sorted(entry_on_call.get(key, []), key=lambda i: (i.start, i.ref)),
+        )
+    return out
+
+
+def busy_by_membership(
+    *, org, start: datetime, end: datetime, membership_ids, exclude_refs: Collection[str] = ()
+) -> dict[str, list[Interval]]:
+    """Busy intervals per membership id (str), for memberships with or without a schedulable
+    profile: their `work` entries, and every registered source for those who have one."""
+    wanted = {str(m) for m in membership_ids}
+    if not wanted:
+        return {}
+    exclude = {str(r) for r in exclude_refs}
+    busy, _on_call = _entry_time(org=org, start=start, end=end, membership_ids=wanted, exclude_refs=exclude)
+    people = list(Person.objects.filter(org=org, membership_id__in=wanted).select_related("location", "org"))
+    if people:
+        other = _source_time(org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=None)
+        for person in people:
+            if other.get(person.pk):
+                busy.setdefault(str(person.membership_id), []).extend(other[person.pk])
+    for intervals in busy.values():
+        intervals.sort(key=lambda i: (i.start, i.ref))
+    return busy
