@@ -15,14 +15,9 @@ from apps.incidents.models import Status as IncidentStatus
 from apps.orgs.models import TeamMember
 from apps.planning.models import DailySchedule, WorkRequirement
 from apps.planning.solver import Demand, Instance, Pinned, Weights, Worker
+from apps.scheduling.freebusy import free_busy
 from apps.scheduling.models import Person
 from apps.scheduling.selectors import org_instances
-from schedkit.api.problems import Problem
-
-try:
-    from apps.scheduling.freebusy import free_busy
-except ImportError:  # the time model (issue 11) has not reached this branch yet; removed on merge
-    free_busy = None
 
 INCIDENT_PRIORITY = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
 DEFAULT_INCIDENT_MINUTES = 60
@@ -119,8 +114,6 @@ def build_day(
     exclude = tuple(str(x) for x in (schedule.written_entry_ids if schedule else [])) + tuple(
         a.work_id for a in assignments
     )
-    if free_busy is None:
-        raise Problem(503, "TIME_MODEL_MISSING", "Free/busy unavailable", "The time model is not installed.")
     times = free_busy(org=org, start=start, end=end, people=persons, exclude_refs=exclude)
 
     d = Day(org=org, date=day, start=start, end=end, instance=Instance(workers=[], demands=[]), people={})

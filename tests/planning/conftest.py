@@ -47,7 +47,9 @@ def create_schedule(client, day) -> dict:
 
 def put_assignments(client, schedule_id, rev, items):
     headers = {} if rev is None else {"HTTP_IF_MATCH": f'"{rev}"'}
-    return client.put(f"/v1/daily-schedules/{schedule_id}/assignments", {"assignments": items}, format="json", **headers)
+    return client.put(
+        f"/v1/daily-schedules/{schedule_id}/assignments", {"assignments": items}, format="json", **headers
+    )
 
 
 def item(person, incident, start, end, **extra) -> dict:

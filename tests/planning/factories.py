@@ -55,9 +55,7 @@ def make_incident(org, *, title="Leak", priority=Priority.LOW, lat=52.53, lng=13
     incident = incident_create(
         actor=None, org=org, title=title, priority=priority, lat=lat, lng=lng, location_name=req.pop("region", "")
     )
-    WorkRequirement.objects.create(
-        org=org, incident=incident, skills=list(skills), duration_minutes=minutes, **req
-    )
+    WorkRequirement.objects.create(org=org, incident=incident, skills=list(skills), duration_minutes=minutes, **req)
     return incident
 
 

@@ -188,7 +188,10 @@ def schedule_request_run(*, request_id) -> ScheduleRequest | None:
     (a duplicate delivery) is left alone."""
     with transaction.atomic():
         request = (
-            ScheduleRequest.objects.select_for_update().select_related("org", "team").filter(pk=request_id).first()
+            ScheduleRequest.objects.select_for_update(of=("self",))
+            .select_related("org", "team")
+            .filter(pk=request_id)
+            .first()
         )
         if request is None or request.status != ScheduleRequest.Status.QUEUED:
             return request

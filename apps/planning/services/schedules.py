@@ -79,7 +79,7 @@ def _lock(schedule: DailySchedule, if_match) -> DailySchedule:
         raise Problem(
             428, "PRECONDITION_REQUIRED", "If-Match required", "Send If-Match with the schedule's ETag (its rev)."
         )
-    locked = DailySchedule.objects.select_for_update().select_related("org", "team").get(pk=schedule.pk)
+    locked = DailySchedule.objects.select_for_update(of=("self",)).select_related("org", "team").get(pk=schedule.pk)
     if if_match != "*" and if_match != locked.rev:
         raise StaleRevision(locked, if_match)
     return locked
