@@ -45,6 +45,7 @@ urlpatterns = [
     path("", include("apps.incidents.urls")),
     path("", include("apps.signals.urls")),
     path("", include("apps.bookings.urls")),
+    path("", include("apps.planning.urls")),
     path("", include("apps.scheduling.urls")),
     path("", org_views.home, name="home"),
 ]
