@@ -6,12 +6,16 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.events.models import Event
 from apps.planning.models import DailySchedule, ScheduleConflict
 from apps.scheduling.models import ScheduleEntry
 from tests.planning.conftest import create_schedule, item, put_assignments
 from tests.planning.factories import at, make_incident
+from tests.signals.fakes import fake_http_service
+from tests.signals.test_alerts import subscribe, vapid  # noqa: F401 - the VAPID keys fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +173,42 @@ def test_schedule_writes_by_role(plan):
         assert response.status_code == 403
     assert plan.frontdesk.get(f"/v1/daily-schedules/{sid}").status_code == 200
     assert plan.member.get(f"/v1/daily-schedules/{sid}").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_pushes_to_each_affected_persons_browsers(plan, vapid):  # noqa: F811
+    incident = plan.incident(title="Boiler")
+    sid = create_schedule(plan.scheduler, plan.day).json()["id"]
+    items = [item(plan.gas, incident, at(plan.day, 9), at(plan.day, 10))]
+    assert put_assignments(plan.scheduler, sid, 1, items).status_code == 200
+    with fake_http_service(status=201) as push_service:
+        browser = subscribe(plan.gas.membership, f"{push_service.base_url}/push/gas")
+        subscribe(plan.electric.membership, f"{push_service.base_url}/push/electric")  # not on the schedule
+        published = plan.scheduler.post(f"/v1/daily-schedules/{sid}/publish", HTTP_IF_MATCH='"2"')
+        assert published.status_code == 200
+    assert [r.path for r in push_service.requests] == ["/push/gas"]
+    payload = browser.decrypt(push_service.requests[0].body)
+    assert payload["type"] == "schedule.published" and payload["body"] == "1 assignment(s)"
+
+
+def test_reading_a_schedule_costs_the_same_queries_however_many_assignments(plan):
+    counts = []
+    plan.frontdesk.get("/v1/daily-schedules")  # warm the API-key cache
+    for size in (1, 12):
+        jobs = [plan.incident(title=f"Job {i}") for i in range(size)]
+        day = plan.day + timedelta(days=size)
+        sid = create_schedule(plan.scheduler, day).json()["id"]
+        items = [
+            item(
+                plan.gas if i % 2 else plan.electric,
+                job,
+                at(day, 8) + timedelta(minutes=40 * i),
+                at(day, 8) + timedelta(minutes=40 * i + 30),
+            )
+            for i, job in enumerate(jobs)
+        ]
+        assert put_assignments(plan.scheduler, sid, 1, items).status_code == 200
+        with CaptureQueriesContext(connection) as queries:
+            assert plan.frontdesk.get(f"/v1/daily-schedules/{sid}").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
