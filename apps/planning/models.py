@@ -147,7 +147,19 @@ class WorkRequirement(WorkItem, OrgOwnedModel):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [one_work_item("workreq")]
+        constraints = [
+            one_work_item("workreq"),
+            # one requirement per work item
+            models.UniqueConstraint(
+                fields=["entry", "entry_instance"], condition=Q(entry__isnull=False), name="uniq_workreq_entry"
+            ),
+            models.UniqueConstraint(
+                fields=["booking"], condition=Q(booking__isnull=False), name="uniq_workreq_booking"
+            ),
+            models.UniqueConstraint(
+                fields=["incident"], condition=Q(incident__isnull=False), name="uniq_workreq_incident"
+            ),
+        ]
 
     def __str__(self):
         return f"requirement of {self.work_ref}"

@@ -2,7 +2,7 @@
 optimization runs, stored conflicts of an over-constrained day and their resolution, and
 re-planning when a consumed event touches a planned day."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -312,3 +312,28 @@ def test_other_orgs_see_none_of_it(plan):
     assert stranger.get("/v1/schedule-conflicts").json()["results"] == []
     theirs = stranger.get("/v1/schedule-optimization", {"date": plan.day.isoformat(), "time_limit_ms": 300}).json()
     assert theirs["unassigned"] == [] and theirs["people"] == 1  # their own day only
+
+
+def test_work_requirements_drive_the_demand(plan):
+    job = plan.incident(title="Needs gas later")  # no skills yet
+    url = "/v1/work-requirements"
+    body = {
+        "work_item": {"type": "incident", "id": str(job.pk)},
+        "skills": ["gas"],
+        "duration_minutes": 90,
+        "window_start": at(plan.day, 13).isoformat(),
+        "window_end": at(plan.day, 16).isoformat(),
+    }
+    updated = plan.scheduler.post(url, body, format="json")
+    assert updated.status_code == 200  # the factory made one: one requirement per work item
+    assert updated.json()["skills"] == ["gas"] and updated.json()["duration_minutes"] == 90
+    assert plan.frontdesk.post(url, body, format="json").status_code == 403
+    bad = plan.scheduler.post(url, {**body, "window_end": at(plan.day, 12).isoformat()}, format="json")
+    assert bad.status_code == 400
+    result = plan.scheduler.get("/v1/schedule-optimization", {"date": plan.day.isoformat(), "time_limit_ms": 300})
+    (placed,) = result.json()["assignments"]
+    assert placed["person_id"] == str(plan.gas.pk)
+    start, end = datetime.fromisoformat(placed["start"]), datetime.fromisoformat(placed["end"])
+    assert at(plan.day, 13) <= start and end <= at(plan.day, 16) and end - start == timedelta(minutes=90)
+    rid = updated.json()["id"]
+    assert plan.scheduler.delete(f"{url}/{rid}").status_code == 204

@@ -252,3 +252,28 @@ class ResolveResultSerializer(serializers.Serializer):
     conflict = ScheduleConflictSerializer()
     schedule = DailyScheduleSerializer()
     open_conflicts = ScheduleConflictSerializer(many=True)
+
+
+class WorkRequirementSerializer(StrictSerializer):
+    id = serializers.UUIDField(read_only=True)
+    work_item = WorkItemSerializer()
+    skills = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=50, help_text="Every one needed"
+    )
+    priority = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=4)
+    duration_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=5, max_value=24 * 60)
+    window_start = serializers.DateTimeField(required=False, allow_null=True)
+    window_end = serializers.DateTimeField(required=False, allow_null=True)
+    location_id = serializers.UUIDField(required=False, allow_null=True, help_text="The work site")
+
+    def to_representation(self, obj):
+        return {
+            "id": obj.pk,
+            "work_item": {"type": obj.work_kind, "id": obj.work_id},
+            "skills": obj.skills,
+            "priority": obj.priority,
+            "duration_minutes": obj.duration_minutes,
+            "window_start": obj.window_start,
+            "window_end": obj.window_end,
+            "location_id": obj.location_id,
+        }

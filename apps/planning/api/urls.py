@@ -6,6 +6,7 @@ from apps.planning.api import views
 router = SimpleRouter(trailing_slash=False)
 router.register(r"daily-schedules", views.DailyScheduleViewSet, basename="daily-schedule")
 router.register(r"schedule-requests", views.ScheduleRequestViewSet, basename="schedule-request")
+router.register(r"work-requirements", views.WorkRequirementViewSet, basename="work-requirement")
 router.register(r"optimization-runs", views.OptimizationRunViewSet, basename="optimization-run")
 # Routed before the scheduling app's urls: this viewset serves GET /v1/schedule-conflicts
 # (stored conflicts, or the live check when start/end are given) and POST …/resolve.

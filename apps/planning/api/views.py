@@ -26,8 +26,9 @@ from apps.planning.api.serializers import (
     ScheduleConflictSerializer,
     ScheduleRequestCreateSerializer,
     ScheduleRequestSerializer,
+    WorkRequirementSerializer,
 )
-from apps.planning.models import DailySchedule, OptimizationRun, ScheduleConflict, ScheduleRequest
+from apps.planning.models import DailySchedule, OptimizationRun, ScheduleConflict, ScheduleRequest, WorkRequirement
 from apps.scheduling.api.entries import ScheduleConflictView as LiveConflictView
 from apps.scheduling.models import Location
 from schedkit.api.problems import Problem
@@ -477,3 +478,41 @@ class ScheduleConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
             "open_conflicts": ScheduleConflictSerializer(open_now, many=True).data,
         }
         return with_etag(Response(body), schedule)
+
+
+@extend_schema(tags=["planning"])
+class WorkRequirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """What planning needs to know about a work item: skills, priority, duration, a time
+    window and a site. `POST` creates or updates the one requirement of its work item."""
+
+    queryset = WorkRequirement.objects.all()
+    serializer_class = WorkRequirementSerializer
+    lookup_value_regex = UUID_REGEX
+    http_method_names = ["get", "post", "delete"]
+    action_roles = {"list": FRONTDESK, "retrieve": FRONTDESK, "create": SCHEDULERS, "destroy": SCHEDULERS}
+
+    @extend_schema(
+        request=WorkRequirementSerializer,
+        responses={200: WorkRequirementSerializer, 201: WorkRequirementSerializer, 400: PROBLEM},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = WorkRequirementSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        item = services.resolve_work_item(self.actor.org, data.pop("work_item"))
+        if "location_id" in data:
+            location_id = data.pop("location_id")
+            location = Location.objects.for_actor(self.actor).filter(pk=location_id).first() if location_id else None
+            if location_id and location is None:
+                raise _bad("Unknown location.")
+            data["location"] = location
+        requirement, created = services.work_requirement_set(
+            actor=self.actor, org=self.actor.org, item=item, values=data
+        )
+        body = WorkRequirementSerializer(requirement).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={204: None, 404: PROBLEM})
+    def destroy(self, request, *args, **kwargs):
+        services.work_requirement_delete(actor=self.actor, requirement=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -22,6 +22,8 @@ from apps.planning.services.schedules import (
     daily_schedule_unassign,
     parse_if_match,
     schedule_revalidate,
+    work_requirement_delete,
+    work_requirement_set,
 )
 
 __all__ = [
@@ -44,4 +46,6 @@ __all__ = [
     "schedule_request_run",
     "schedule_revalidate",
     "team_by_id",
+    "work_requirement_delete",
+    "work_requirement_set",
 ]

@@ -17,6 +17,7 @@ from apps.planning.models import (
     DailySchedule,
     ScheduleAssignment,
     ScheduleConflict,
+    WorkRequirement,
 )
 from apps.planning.solver import Placement, validate
 from apps.scheduling import recurrence
@@ -330,3 +331,32 @@ def _placement(day: Day, assignment: ScheduleAssignment) -> Placement:
     return Placement(
         assignment.work_ref, str(assignment.person_id), day.minute(assignment.start), day.minute(assignment.end)
     )
+
+
+# --- work requirements ---------------------------------------------------------------------
+
+REQUIREMENT_FIELDS = ("skills", "priority", "duration_minutes", "window_start", "window_end", "location")
+
+
+@transaction.atomic
+def work_requirement_set(*, actor, org, item: dict, values: dict) -> tuple[WorkRequirement, bool]:
+    """Create or update what planning needs to know about one work item (`item` as resolved
+    by resolve_work_item)."""
+    lookup = {k: item[k] for k in ("entry", "entry_instance", "booking", "incident") if k in item}
+    requirement = WorkRequirement.objects.select_for_update().filter(org=org, **lookup).first()
+    created = requirement is None
+    if created:
+        requirement = WorkRequirement(org=org, **lookup)
+    for name in REQUIREMENT_FIELDS:
+        if name in values:
+            setattr(requirement, name, values[name])
+    if requirement.window_start and requirement.window_end and requirement.window_end <= requirement.window_start:
+        raise Problem(400, "VALIDATION_ERROR", "Invalid input", "window_end must be after window_start.")
+    requirement.full_clean(validate_constraints=False)
+    requirement.save()
+    return requirement, created
+
+
+@transaction.atomic
+def work_requirement_delete(*, actor, requirement: WorkRequirement) -> None:
+    requirement.delete()
