@@ -13,8 +13,9 @@ from bisect import bisect_left
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, F, FloatField, IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce, Extract
 from django.http import Http404
 from django.utils import timezone
 
@@ -95,43 +96,61 @@ def team_event_type(*, org_slug: str, team_slug: str, slug: str) -> EventType:
     return event_type
 
 
+ZERO = timedelta(0)
+
+
+def _epoch(field: str):
+    return Cast(Extract(field, "epoch"), FloatField())
+
+
+def _from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _same(value):
+    return value
+
+
 def booking_busy(*, org, people, start, end) -> dict:
     """The booking engine's busy source for the free/busy query: active bookings and live
     holds (an expired hold never counts, whether or not the sweep ran), each widened by its
     event type's buffers and tagged with its seat group. One query for any number of people."""
     now = timezone.now()
-    rows = (
+    qs = (
         Booking.objects.filter(
             person_id__in=[p.pk for p in people], status__in=ACTIVE_STATUSES, start_at__lt=end, end_at__gt=start
         )
         .exclude(status=Booking.Status.HELD, hold_expires_at__lte=now)
         .order_by()
-        .values_list(
-            "pk",
-            "person_id",
-            "status",
-            "seat_group",
-            "start_at",
-            "end_at",
-            "event_type__buffer_before_minutes",
-            "event_type__buffer_after_minutes",
-        )
     )
+    columns = ("pk", "person_id", "status", "seat_group")
+    buffers = ("event_type__buffer_before_minutes", "event_type__buffer_after_minutes")
+    if connection.vendor == "postgresql":  # instants as epoch seconds: far cheaper to load
+        qs = qs.annotate(start_ts=_epoch("start_at"), end_ts=_epoch("end_at"))
+        rows = qs.values_list(*columns, "start_ts", "end_ts", *buffers)
+        at = _from_epoch
+    else:
+        rows = qs.values_list(*columns, "start_at", "end_at", *buffers)
+        at = _same
     found: dict = {}
+    held = Booking.Status.HELD
     for pk, person_id, status, group, start_at, end_at, before, after in rows:
-        found.setdefault(person_id, []).append(
-            Interval(
-                start_at,
-                end_at,
-                "hold" if status == Booking.Status.HELD else "booking",
-                ref=str(pk),
-                title="Booking",
-                status=status,
-                group=group,
-                pad_before=timedelta(minutes=before or 0),
-                pad_after=timedelta(minutes=after or 0),
-            )
+        interval = Interval(
+            at(start_at),
+            at(end_at),
+            "hold" if status == held else "booking",
+            ref=str(pk),
+            title="Booking",
+            status=status,
+            group=group,
+            pad_before=timedelta(minutes=before) if before else ZERO,
+            pad_after=timedelta(minutes=after) if after else ZERO,
         )
+        bucket = found.get(person_id)
+        if bucket is None:
+            found[person_id] = [interval]
+        else:
+            bucket.append(interval)
     return found
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from apps.scheduling.models import AvailabilityRule
 
 Kind = AvailabilityRule.Kind
+UTC = zoneinfo.ZoneInfo("UTC")
 
 
 def day_windows(rules: list[AvailabilityRule], day: date, tz: zoneinfo.ZoneInfo) -> list[tuple]:
@@ -45,6 +46,6 @@ def expand_day(rules: list[AvailabilityRule], day: date, tz: zoneinfo.ZoneInfo, 
 
 
 def _window(day: date, rule: AvailabilityRule, tz) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, rule.start_time, tzinfo=tz).astimezone(zoneinfo.ZoneInfo("UTC"))
-    end = datetime.combine(day, rule.end_time, tzinfo=tz).astimezone(zoneinfo.ZoneInfo("UTC"))
+    start = datetime.combine(day, rule.start_time, tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day, rule.end_time, tzinfo=tz).astimezone(UTC)
     return start, end

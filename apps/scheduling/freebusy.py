@@ -18,12 +18,21 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from types import SimpleNamespace
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
+from apps.scheduling import recurrence
 from apps.scheduling.availability import day_windows
-from apps.scheduling.models import AvailabilityRule, EntryKind, Person, Status
-from apps.scheduling.selectors import org_instances
+from apps.scheduling.models import (
+    MAX_DURATION,
+    AvailabilityRule,
+    EntryKind,
+    Person,
+    ScheduleEntry,
+    ScheduleOverride,
+    Status,
+)
 
 UTC = zoneinfo.ZoneInfo("UTC")
 ZERO = timedelta(0)
@@ -141,6 +150,73 @@ class PersonTime:
         return any(i.start <= at < i.end for i in self.available) or any(i.start <= at < i.end for i in self.on_call)
 
 
+def _entry_rows(*, org, start, end, wanted: set[str]) -> list:
+    """The masters that may reach the window for these people, as light rows (no model
+    instances: a week of 50 busy people is a thousand masters): four queries."""
+    through = ScheduleEntry.assignees.through.objects
+    override_through = ScheduleOverride.assignees.through.objects
+    mine = through.filter(scheduleentry_id=OuterRef("pk"), membership_id__in=wanted)
+    moved_to_me = override_through.filter(scheduleoverride__master_id=OuterRef("pk"), membership_id__in=wanted)
+    rows = list(
+        ScheduleEntry.objects.filter(org=org)
+        .overlapping(start, end)
+        .filter(Exists(mine) | Exists(moved_to_me))
+        .order_by()
+        .values_list("pk", "start", "end", "rrule", "timezone", "series_end", "status", "kind", "title")
+    )
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    assignees: dict = {}
+    for entry_id, membership_id in through.filter(scheduleentry_id__in=ids).values_list(
+        "scheduleentry_id", "membership_id"
+    ):
+        assignees.setdefault(entry_id, []).append(SimpleNamespace(pk=membership_id))
+    near = Q(original_start__gte=start - MAX_DURATION, original_start__lt=end) | Q(
+        cancelled=False, start__lt=end, end__gt=start
+    )
+    overrides: dict = {}
+    by_id = {}
+    for pk, master_id, original, cancelled, o_start, o_end, o_status, o_title in (
+        ScheduleOverride.objects.filter(near, master_id__in=ids)
+        .order_by()
+        .values_list("pk", "master_id", "original_start", "cancelled", "start", "end", "status", "title")
+    ):
+        override = SimpleNamespace(
+            original_start=original,
+            cancelled=cancelled,
+            start=o_start,
+            end=o_end,
+            status=o_status,
+            title=o_title,
+            notes="",
+            assignee_list=[],
+        )
+        by_id[pk] = override
+        overrides.setdefault(master_id, []).append(override)
+    if by_id:
+        for override_id, membership_id in override_through.filter(scheduleoverride_id__in=list(by_id)).values_list(
+            "scheduleoverride_id", "membership_id"
+        ):
+            by_id[override_id].assignee_list.append(SimpleNamespace(pk=membership_id))
+    masters = []
+    for pk, m_start, m_end, rrule, zone, series_end, status, kind, title in rows:
+        master = SimpleNamespace(
+            pk=pk,
+            start=m_start,
+            end=m_end,
+            rrule=rrule,
+            timezone=zone,
+            series_end=series_end,
+            status=status,
+            kind=kind,
+            title=title,
+            notes="",
+        )
+        masters.append((master, overrides.get(pk, []), assignees.get(pk, [])))
+    return masters
+
+
 def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict, dict]:
     """Busy (`work`) and on-duty (`on_call`) entry instances per membership id (str)."""
     busy: dict[str, list[Interval]] = {}
@@ -148,25 +224,29 @@ def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict,
     if not membership_ids:
         return busy, on_call
     wanted = {str(m) for m in membership_ids}
-    for instance in org_instances(org=org, start=start, end=end, assignee_ids=wanted):
-        master_id = str(instance.master.pk)
-        if instance.status == Status.CANCELLED or instance.id in exclude_refs or master_id in exclude_refs:
+    for master, overrides, assignees in _entry_rows(org=org, start=start, end=end, wanted=wanted):
+        master_id = str(master.pk)
+        if master_id in exclude_refs:
             continue
-        is_on_call = instance.master.kind == EntryKind.ON_CALL
-        interval = Interval(
-            instance.start,
-            instance.end,
-            "on_call" if is_on_call else "entry",
-            ref=instance.id,
-            parent=master_id,
-            title=instance.title,
-            status=instance.status,
-        )
+        is_on_call = master.kind == EntryKind.ON_CALL
+        source = "on_call" if is_on_call else "entry"
         target = on_call if is_on_call else busy
-        for assignee in instance.assignees:
-            key = str(assignee.pk)
-            if key in wanted:
-                target.setdefault(key, []).append(interval)
+        for instance in recurrence.expand(master, overrides, start, end, assignees=assignees):
+            if instance.status == Status.CANCELLED or instance.id in exclude_refs:
+                continue
+            interval = Interval(
+                instance.start,
+                instance.end,
+                source,
+                ref=instance.id,
+                parent=master_id,
+                title=instance.title,
+                status=instance.status,
+            )
+            for assignee in instance.assignees:
+                key = str(assignee.pk)
+                if key in wanted:
+                    target.setdefault(key, []).append(interval)
     return busy, on_call
 
 

@@ -228,6 +228,53 @@ def _fast_forward(rule: rrule, parts: dict[str, str], dtstart: datetime, target:
     return rule.replace(dtstart=new, **extra)
 
 
+_SIMPLE_PARTS = frozenset({"FREQ", "INTERVAL", "UNTIL", "BYDAY", "WKST"})
+
+
+def _simple_starts(
+    parts: dict[str, str], dtstart: datetime, after: datetime, before: datetime
+) -> list[datetime] | None:
+    """DAILY/WEEKLY rules with at most INTERVAL, plain BYDAY, UNTIL and WKST — most planned
+    work — stepped by calendar arithmetic over the window's local days instead of dateutil's
+    iterator (the same occurrences: wall-clock times in the zone, the occurrence set that
+    dateutil gives). None when the rule needs the general expander."""
+    freq = parts["FREQ"]
+    if freq not in ("DAILY", "WEEKLY") or not parts.keys() <= _SIMPLE_PARTS:
+        return None
+    days = {_DAYS.index(d) for d in parts["BYDAY"].split(",")} if "BYDAY" in parts else None
+    if days is not None and any(len(d) != 2 for d in parts["BYDAY"].split(",")):
+        return None
+    if freq == "WEEKLY" and days is None:
+        days = {dtstart.weekday()}
+    interval = int(parts.get("INTERVAL", "1"))
+    until = datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) if "UNTIL" in parts else None
+    zone, clock = dtstart.tzinfo, dtstart.time()
+    first_day = dtstart.date()
+    wkst = _DAYS.index(parts.get("WKST", "MO"))
+    first_week = first_day - timedelta(days=(first_day.weekday() - wkst) % 7)
+    day = max(first_day, after.date())
+    last = before.date()
+    found = []
+    while day <= last:
+        if days is None or day.weekday() in days:
+            if freq == "DAILY":
+                matches = (day - first_day).days % interval == 0
+            else:
+                week = day - timedelta(days=(day.weekday() - wkst) % 7)
+                matches = ((week - first_week).days // 7) % interval == 0
+            if matches:
+                local = datetime.combine(day, clock, tzinfo=zone)
+                if local >= dtstart and after < local < before:
+                    instant = local.astimezone(UTC)
+                    if until is not None and instant > until:
+                        break
+                    found.append(instant)
+                    if len(found) >= MAX_INSTANCES_PER_WINDOW:
+                        break
+        day += timedelta(days=1)
+    return found
+
+
 def occurrence_starts(
     rrule_text: str,
     start: datetime,
@@ -250,9 +297,12 @@ def occurrence_starts(
         parts.pop("COUNT")
         parts["UNTIL"] = (series_end - duration).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     dtstart = start.astimezone(zone)
-    rule = build_rule(rrule_text, start, timezone, parts)
     after = (window_start - duration).astimezone(zone)
     before = window_end.astimezone(zone)
+    simple = _simple_starts(parts, dtstart, after, before)
+    if simple is not None:
+        return simple
+    rule = build_rule(rrule_text, start, timezone, parts)
     rule = _fast_forward(rule, parts, dtstart, after)
     found = []
     for occurrence in rule.xafter(after, inc=False):
