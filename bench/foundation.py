@@ -49,6 +49,7 @@ APP_ENV = {
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
     "REDIS_URL": REDIS_URL,
     "SECRET_KEY": "bench-secret",
+    "SEED_DEMO": "1",  # seed_demo outside the embedded default needs the explicit opt-in
     "LOG_LEVEL": "WARNING",
     "THROTTLE_USER": "100000000/min",
     "THROTTLE_ANON": "100000000/min",

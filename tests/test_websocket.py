@@ -139,3 +139,78 @@ def test_org_b_never_receives_org_a_events(two_servers, owner, make_org, make_me
             assert (await next_event(ws))["type"] == "test.mine"
 
     async_to_sync(scenario)()
+
+
+def test_hostile_frames_are_answered_not_fatal(two_servers, owner):
+    server, _ = two_servers
+    raw = key_client(owner).raw_key
+
+    async def scenario():
+        url = f"{server.ws_url}/ws/orgs/{owner.org.slug}/"
+        async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {raw}"}) as ws:
+            await ws.recv()
+            for frame in (
+                "{not json",
+                "[1, 2]",
+                '"beacon"',
+                "null",
+                b"\x00\xff",
+                '{"type": {"a": 1}}',
+                '{"type": "x"}',
+            ):
+                await ws.send(frame)
+                error = json.loads(await asyncio.wait_for(ws.recv(), 3))
+                assert error["type"] == "error" and error["code"] == "UNSUPPORTED_MESSAGE", frame
+            await ws.send(json.dumps({"type": "ping"}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 3)) == {"type": "pong"}
+
+    async_to_sync(scenario)()
+    assert not [line for line in server.output if "Traceback" in line or "Exception in ASGI" in line]
+
+
+def test_a_beacon_flood_reaches_a_slow_screen_as_its_newest_position(two_servers, org, make_member):
+    """A responder floods pings while a war-room screen reads nothing; then the screen reads:
+    it ends at the newest position, the server stays up, no consumer crashes. The count of
+    positions the slow screen got is printed: coalescing (tests/test_live.py) only starts once
+    the socket's buffers are full, which on loopback takes megabytes."""
+    server, _ = two_servers
+    pings = 500
+    phone_raw = key_client(make_member(org, Role.MEMBER)).raw_key
+    screen_raw = key_client(make_member(org, Role.SCHEDULER)).raw_key
+    url = f"{server.ws_url}/ws/orgs/{org.slug}/"
+
+    async def scenario():
+        async with (
+            websockets.connect(
+                url, additional_headers={"Authorization": f"Bearer {screen_raw}"}, max_queue=4
+            ) as screen,
+            websockets.connect(url, additional_headers={"Authorization": f"Bearer {phone_raw}"}) as phone,
+        ):
+            await screen.recv()
+            await phone.recv()
+            acks = 0
+
+            async def read_phone():
+                nonlocal acks
+                async for raw_message in phone:
+                    if json.loads(raw_message).get("type") == "beacon.ack":
+                        acks += 1
+                        if acks == pings:
+                            return
+
+            reader = asyncio.ensure_future(read_phone())
+            for i in range(pings):
+                await phone.send(json.dumps({"type": "beacon", "lat": i / 100, "lng": 1}))
+            await asyncio.wait_for(reader, 60)
+            last, received = None, 0
+            while last != (pings - 1) / 100:
+                message = json.loads(await asyncio.wait_for(screen.recv(), 10))
+                if message["type"] == "signal.beacon":
+                    received += 1
+                    last = message["data"]["lat"]
+            print(f"\n{pings} beacon pings; the slow screen received {received} positions, the newest last")
+            await screen.send(json.dumps({"type": "ping"}))
+            assert (await next_event(screen, skip=("signal.beacon", "signal.beacon_on")))["type"] == "pong"
+
+    async_to_sync(scenario)()
+    assert not [line for line in server.output if "Traceback" in line or "Exception in ASGI" in line]

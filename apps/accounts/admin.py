@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.accounts.models import ApiKey, LoginCode, User
+from apps.accounts.services import api_key_cache_invalidate, api_key_revoke_staff
 from apps.orgs.models import Membership
 
 
@@ -37,8 +38,6 @@ class UserAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        from apps.accounts.services import api_key_cache_invalidate
-
         api_key_cache_invalidate(user_id=form.instance.pk)  # deactivation or role edits apply at once
 
 
@@ -81,12 +80,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
-        from apps.accounts.services import api_key_cache_invalidate
-
-        keys = list(queryset.filter(revoked_at__isnull=True).values_list("org_id", "key_hash"))
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        for org_id, key_hash in keys:
-            api_key_cache_invalidate(org_id=org_id, key_hashes=[key_hash])
+        count = api_key_revoke_staff(user=request.user, keys=queryset.values_list("pk", flat=True))
         self.message_user(request, f"Revoked {count} key(s).")

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.models import ApiKey, LoginCode, User, normalize_email
 from apps.accounts.tasks import send_login_email
+from apps.events.publish import publish_on_commit
 from apps.orgs.models import Membership
 from apps.orgs.roles import ADMINS
 from schedkit.api.problems import Problem
@@ -119,14 +120,45 @@ def api_key_create(*, actor, name: str, expires_at=None) -> tuple[ApiKey, str]:
     return key, raw
 
 
+def _revoke(key: ApiKey, now) -> None:
+    """Inside a transaction: revoke, tell open streams (access.revoked closes the websockets
+    and SSE streams authenticated by this key), and forget the cached key once committed — a
+    concurrent request between the write and the commit could otherwise re-cache it."""
+    if key.revoked_at is None:
+        key.revoked_at = now
+        key.save(update_fields=["revoked_at", "updated_at"])
+        publish_on_commit(
+            org=key.org,
+            type="access.revoked",
+            data={"reason": "api_key_revoked", "api_key_id": key.pk, "user_id": key.user_id, "membership_id": None},
+        )
+    org_id, key_hash = key.org_id, key.key_hash
+    transaction.on_commit(lambda: api_key_cache_invalidate(org_id=org_id, key_hashes=[key_hash]))
+
+
 def api_key_revoke(*, actor, api_key: ApiKey) -> ApiKey:
     if api_key.user_id != actor.user.pk and actor.role not in ADMINS:
         raise Problem(403, "PERMISSION_DENIED", "Permission denied", "Only admins may revoke others' keys.")
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at", "updated_at"])
-    api_key_cache_invalidate(org_id=api_key.org_id, key_hashes=[api_key.key_hash])
-    return api_key
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update(of=("self",)).select_related("org").get(pk=api_key.pk)
+        _revoke(locked, timezone.now())
+    return locked
+
+
+def api_key_revoke_staff(*, user, keys) -> int:
+    """Staff (Django admin) revoke keys of any org; returns how many were still live."""
+    if not (user.is_active and user.is_staff):
+        raise Problem(403, "PERMISSION_DENIED", "Permission denied", "Only staff may revoke keys here.")
+    now = timezone.now()
+    with transaction.atomic():
+        live = list(
+            ApiKey.objects.select_for_update(of=("self",))
+            .select_related("org")
+            .filter(pk__in=keys, revoked_at__isnull=True)
+        )
+        for key in live:
+            _revoke(key, now)
+    return len(live)
 
 
 KEY_CACHE_TTL = 30  # seconds; services invalidate at once, anything else is seen within this

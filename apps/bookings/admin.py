@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db import models
 
 from apps.bookings.models import Booking, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from apps.bookings.pii import mask_email
+from apps.bookings.pii import PIIDecryptError, mask_email
 
 # Django 6 assumes https for scheme-less URLs; opt in now (no RemovedInDjango60Warning).
 URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
@@ -41,7 +41,10 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.display(description="email")
     def masked_email(self, obj):
-        value = obj.attendee_email
+        try:
+            value = obj.attendee_email
+        except PIIDecryptError:
+            return "⚠ undecryptable (see the log)"  # never a blank that looks like "no email"
         return mask_email(value) if value else ""
 
 

@@ -2,6 +2,10 @@
 
 from prometheus_client import Counter, Histogram
 
+from schedkit.ops.multiproc import ensure_multiprocess_dir
+
+ensure_multiprocess_dir()  # before the first metric: its file goes into that folder
+
 EXPOSED_SLOTS = Histogram(
     "exposed_slots_count", "Slots exposed per /v1/slots answer", ["scope"], buckets=(0, 1, 2, 3, 4, 5, 10, 50)
 )

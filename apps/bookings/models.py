@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from apps.bookings.pii import decrypt
 from apps.orgs.models import OrgOwnedModel, OrgScopedQuerySet, Role, Team
 from apps.scheduling.models import Location, Person, SlotInstance
 
@@ -123,14 +124,10 @@ class Booking(OrgOwnedModel):
 
     @property
     def attendee_email(self) -> str:
-        from apps.bookings.pii import decrypt
-
         return decrypt(self.attendee_email_enc)
 
     @property
     def attendee_phone(self) -> str:
-        from apps.bookings.pii import decrypt
-
         return decrypt(self.attendee_phone_enc)
 
 

@@ -373,6 +373,12 @@ def event_type_update(*, actor, event_type: EventType, **changes) -> EventType:
     return event_type
 
 
+def event_type_delete(*, actor, event_type: EventType) -> None:
+    if event_type.bookings.exists():
+        raise Problem(409, "EVENT_TYPE_IN_USE", "Event type has bookings", "Cancel or keep; it has bookings.")
+    event_type.delete()
+
+
 def _pick_team_member(*, event_type: EventType, team: Team, start_at) -> tuple[Person, TeamMember]:
     members = list(
         TeamMember.objects.filter(team=team, active=True, membership__active=True, membership__person__active=True)

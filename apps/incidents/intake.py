@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rest_framework.exceptions import ValidationError
 
 from apps.incidents.models import Priority
+from apps.incidents.services import incident_from_email
 
 SEVERITY_PRIORITY = {
     "critical": Priority.URGENT,
@@ -66,8 +67,6 @@ def parse_alertmanager(payload: dict, *, default_priority: str = Priority.NORMAL
 
 def handle_inbound_email(sender, event, esp_name, **kwargs):
     """anymail.signals.inbound receiver: thin, hands the message to the intake service."""
-    from apps.incidents.services import incident_from_email
-
     message = event.message
     recipient = message.envelope_recipient or (message.to[0].addr_spec if message.to else "")
     from_address = message.from_email.addr_spec if message.from_email else (message.envelope_sender or "")

@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from apps.incidents import clock
 from apps.orgs.models import Membership, OrgOwnedModel, OrgScopedQuerySet
 from apps.orgs.roles import SCHEDULERS
+from schedkit.api.throttling import validate_rate
 
 
 class Status(models.TextChoices):
@@ -139,8 +141,6 @@ class Incident(OrgOwnedModel):
 
     @property
     def sla_status(self) -> str:
-        from apps.incidents import clock
-
         return self.sla_status_at(clock.now())
 
     @property
@@ -191,6 +191,13 @@ class IntakeEndpoint(OrgOwnedModel):
     default_priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
     active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    rate_limit = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        validators=[validate_rate],
+        help_text='Requests allowed per token, e.g. "600/min"; empty: the THROTTLE_INTAKE default',
+    )
 
     class Meta:
         ordering = ["-id"]

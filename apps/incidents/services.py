@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 
 from apps.events.publish import publish_on_commit
 from apps.incidents import clock
+from apps.incidents.emails import send_breach_email
 from apps.incidents.models import (
     ACTIVE_STATUSES,
     SLA_WINDOWS,
@@ -230,6 +231,22 @@ def incident_transition(*, actor, incident: Incident, to: str, note: str = "", a
     return incident
 
 
+def incident_patch(
+    *, actor, incident: Incident, status: str | None = None, assignees: Iterable[Membership] | None = None, **changes
+) -> Incident:
+    """PATCH /v1/incidents/{id}: field edits, the assignee set and a status move, all or
+    nothing, each through its own service (so the same roles and the same state machine
+    apply). Asking for the current status changes nothing."""
+    with transaction.atomic():
+        if changes:
+            incident = incident_update(actor=actor, incident=incident, **changes)
+        if assignees is not None:
+            incident = incident_assign(actor=actor, incident=incident, assignees=assignees)
+        if status is not None and status != incident.status:
+            incident = incident_transition(actor=actor, incident=incident, to=status)
+    return incident
+
+
 # --- assignment and comments ---------------------------------------------------------------
 
 
@@ -280,8 +297,6 @@ def incident_comment(*, actor, incident: Incident, body: str, actor_label: str |
 def sla_scan(*, limit: int = 500) -> list:
     """Mark every overdue active incident breached, exactly once even with concurrent scans
     (row locks with SKIP LOCKED, then re-checked under the lock), and notify on commit."""
-    from apps.incidents.tasks import send_breach_email
-
     now = clock.now()
     breached = []
     with transaction.atomic():
@@ -313,7 +328,7 @@ def breach_recipients(incident: Incident) -> list[str]:
 # --- intake --------------------------------------------------------------------------------
 
 
-def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority.NORMAL):
+def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority.NORMAL, rate_limit: str = ""):
     """Returns (endpoint, raw token); the raw token is shown once and stored hashed."""
     raw = "in_" + secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -321,6 +336,7 @@ def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority
             org=actor.org,
             name=name,
             default_priority=default_priority,
+            rate_limit=rate_limit,
             token_hash=token_hash(raw),
             token_prefix=raw[:10],
         )

@@ -4,10 +4,12 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from apps.events.publish import publish_on_commit
+from apps.orgs.hooks import access_changed
 from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
 from apps.orgs.tasks import send_invite_email
 from schedkit.api.problems import Problem
@@ -49,16 +51,32 @@ def org_update(*, actor, org: Org, **changes) -> Org:
 
 def _forget_member_keys(membership: Membership) -> None:
     """API keys carry their user's role; a role change or removal must apply at once."""
-    from apps.accounts.services import api_key_cache_invalidate
-
     org_id, user_id = membership.org_id, membership.user_id
-    transaction.on_commit(lambda: api_key_cache_invalidate(org_id=org_id, user_id=user_id))
+    transaction.on_commit(lambda: access_changed(org_id=org_id, user_id=user_id))
 
 
 def _forget_org_keys(org_id) -> None:
-    from apps.accounts.services import api_key_cache_invalidate
+    transaction.on_commit(lambda: access_changed(org_id=org_id))
 
-    transaction.on_commit(lambda: api_key_cache_invalidate(org_id=org_id))
+
+# Role rank for "downgrade": a move to a lower or sideways role ends the open streams.
+ROLE_RANK = {
+    Role.OWNER: 5,
+    Role.ADMIN: 4,
+    Role.MANAGER: 3,
+    Role.SCHEDULER: 2,
+    Role.FRONTDESK: 2,
+    Role.MEMBER: 1,
+}
+
+
+def _publish_access_revoked(*, org: Org, membership_id, user_id, reason: str) -> None:
+    """Open websockets and SSE streams of this membership (session or API key) close on it."""
+    publish_on_commit(
+        org=org,
+        type="access.revoked",
+        data={"reason": reason, "membership_id": membership_id, "user_id": user_id, "api_key_id": None},
+    )
 
 
 def _other_active_owners(membership: Membership) -> bool:
@@ -80,12 +98,21 @@ def membership_update(*, actor, membership: Membership, **changes) -> Membership
         )
         if demoting and not _other_active_owners(locked):
             raise Problem(409, "LAST_OWNER", "Last owner", "An org keeps at least one active owner.")
+        before_role, before_active = locked.role, locked.active
         for field in ("role", "active", "skills"):
             if field in changes:
                 setattr(locked, field, changes[field])
         locked.full_clean()
         locked.save()
         publish_on_commit(org=locked.org, type="member.updated", data=_member_data(locked))
+        if before_active and not locked.active:
+            _publish_access_revoked(
+                org=locked.org, membership_id=locked.pk, user_id=locked.user_id, reason="membership_deactivated"
+            )
+        elif locked.role != before_role and ROLE_RANK[locked.role] <= ROLE_RANK[before_role]:
+            _publish_access_revoked(
+                org=locked.org, membership_id=locked.pk, user_id=locked.user_id, reason="role_downgraded"
+            )
         _forget_member_keys(locked)
     return locked
 
@@ -98,8 +125,12 @@ def membership_remove(*, actor, membership: Membership) -> None:
         if locked.role == Role.OWNER and not _other_active_owners(locked):
             raise Problem(409, "LAST_OWNER", "Last owner", "An org keeps at least one active owner.")
         data = _member_data(locked)
+        membership_id = locked.pk
         locked.delete()
         publish_on_commit(org=locked.org, type="member.removed", data=data)
+        _publish_access_revoked(
+            org=locked.org, membership_id=membership_id, user_id=locked.user_id, reason="membership_removed"
+        )
         _forget_member_keys(locked)
 
 
@@ -175,9 +206,7 @@ def team_member_remove(*, actor, team_member: TeamMember) -> None:
 
 
 def invite_create(*, actor, email: str, role: str = Role.MEMBER) -> Invite:
-    from apps.accounts.models import normalize_email
-
-    email = normalize_email(email)
+    email = get_user_model().normalize_email(email)
     if role == Role.OWNER and actor.role != Role.OWNER:
         raise Problem(403, "OWNER_REQUIRED", "Owner required", "Only an owner may invite an owner.")
     if Membership.objects.filter(org=actor.org, user__email=email).exists():
@@ -209,8 +238,7 @@ def invite_revoke(*, actor, invite: Invite) -> Invite:
 def invite_accept(*, token: str, user=None):
     """Accept by link: the link was emailed, so opening it proves the address (as a magic
     link does). Returns (user, membership); the user is created if new."""
-    from apps.accounts.models import User
-
+    User = get_user_model()  # noqa: N806 - the user model, without importing accounts (a higher app)
     now = timezone.now()
     with transaction.atomic():
         invite = (

@@ -42,10 +42,12 @@ def requested_org_slug(request, url_slug: str | None = None) -> str | None:
     return request.headers.get("X-Org") or request.GET.get("org") or None
 
 
-def resolve_actor(request, *, url_slug: str | None = None, require_org: bool = True) -> Actor:
-    user = request.user
-    api_key = getattr(request, "auth", None)
-    slug = requested_org_slug(request, url_slug)
+def actor_for(*, user, api_key=None, slug: str | None = None, require_org: bool = True) -> Actor:
+    """The one resolution of "who is this and which org", for the REST API, the SSE stream and
+    the websocket: an API key acts in its own org (another slug is 404); a session in the org
+    named by `slug`, else its only org. Raises a Problem (401, 400 or 404)."""
+    if not getattr(user, "is_authenticated", False):
+        raise Problem(401, "NOT_AUTHENTICATED", "Authentication required", "Sign in or send an API key.")
     if getattr(api_key, "is_api_key", False):
         if slug and slug != api_key.org.slug:
             raise org_not_found(slug)
@@ -54,7 +56,7 @@ def resolve_actor(request, *, url_slug: str | None = None, require_org: bool = T
         )
     memberships = Membership.objects.filter(user=user, active=True, org__is_active=True).select_related("org")
     if slug:
-        membership = next((m for m in memberships.filter(org__slug=slug)), None)
+        membership = memberships.filter(org__slug=slug).first()
         if membership is None:
             raise org_not_found(slug)
     else:
@@ -78,3 +80,12 @@ def resolve_actor(request, *, url_slug: str | None = None, require_org: bool = T
                 "You belong to several organizations; choose one with the X-Org header or ?org=<slug>.",
             )
     return Actor(user=user, org=membership.org, role=membership.role, membership_id=membership.pk)
+
+
+def resolve_actor(request, *, url_slug: str | None = None, require_org: bool = True) -> Actor:
+    return actor_for(
+        user=request.user,
+        api_key=getattr(request, "auth", None),
+        slug=requested_org_slug(request, url_slug),
+        require_org=require_org,
+    )

@@ -19,6 +19,9 @@ from dateutil.rrule import rrule, rrulestr
 #: Most occurrences a COUNT may ask for, and most instances one window may return.
 MAX_COUNT = 5000
 MAX_INSTANCES_PER_WINDOW = 10_000
+#: Most occurrences one computation (a series end, a lookup) may step through: a rule whose
+#: answer needs more is refused (RecurrenceError), so no request costs seconds of CPU.
+EXPANSION_BUDGET = 20_000
 #: Frequencies a schedule entry may use (sub-hourly series are not planned work).
 ENTRY_FREQUENCIES = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 
@@ -199,7 +202,13 @@ def _fast_forward(rule: rrule, parts: dict[str, str], dtstart: datetime, target:
     freq = parts["FREQ"]
     interval = int(parts.get("INTERVAL", "1"))
     extra: dict = {}
-    if freq in ("DAILY", "WEEKLY"):
+    if freq == "HOURLY":
+        wall = target.replace(tzinfo=None) - dtstart.replace(tzinfo=None)
+        periods = int(wall.total_seconds() // 3600) // interval - 1
+        if periods <= 0:
+            return rule
+        new = dtstart + timedelta(hours=periods * interval)  # wall-clock, as dateutil steps
+    elif freq in ("DAILY", "WEEKLY"):
         span = interval * (7 if freq == "WEEKLY" else 1)
         periods = (target.date() - dtstart.date()).days // span - 1
         if periods <= 0:
@@ -223,7 +232,7 @@ def _fast_forward(rule: rrule, parts: dict[str, str], dtstart: datetime, target:
     if freq == "WEEKLY" and "BYDAY" not in parts:
         extra["byweekday"] = dtstart.weekday()
     for name, unit in (("BYHOUR", "byhour"), ("BYMINUTE", "byminute"), ("BYSECOND", "bysecond")):
-        if name not in parts:
+        if name not in parts and not (freq == "HOURLY" and name == "BYHOUR"):
             extra[unit] = getattr(dtstart, unit[2:])
     return rule.replace(dtstart=new, **extra)
 
@@ -321,12 +330,41 @@ def series_end(rrule_text: str, start: datetime, end: datetime, timezone: str) -
         return None
     rule = build_rule(rrule_text, start, timezone, parts)
     if "UNTIL" in parts:
-        last = rule.before(datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC), inc=True)
+        # (a year-9999 UNTIL is clamped a year short, so no zone shift can overflow)
+        until = min(datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC), _LATEST)
+        last = _last_until(rule, parts, start.astimezone(ZoneInfo(timezone)), until.astimezone(ZoneInfo(timezone)))
     else:
         last = None
         for last in rule:  # noqa: B007 - bounded by COUNT <= MAX_COUNT
             pass
     return (last.astimezone(UTC) if last else start) + (end - start)
+
+
+_LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+
+
+def _budgeted_last(rule: rrule) -> datetime | None:
+    last = None
+    for steps, last in enumerate(rule):  # noqa: B007 - the rule stops at its UNTIL
+        if steps >= EXPANSION_BUDGET:
+            raise RecurrenceError(
+                "The series has too many occurrences to compute its end; give a COUNT or an earlier UNTIL."
+            )
+    return last
+
+
+def _last_until(rule: rrule, parts: dict[str, str], dtstart: datetime, until: datetime) -> datetime | None:
+    """The last occurrence at or before UNTIL without stepping from the first one (an UNTIL in
+    year 9999 would take seconds): search from DTSTARTs fast-forwarded to ever longer spans
+    before UNTIL; only a rule that cannot be fast-forwarded iterates from the start."""
+    for back in (timedelta(days=2), timedelta(days=40), timedelta(days=800), timedelta(days=8000)):
+        moved = _fast_forward(rule, parts, dtstart, until - back)
+        if moved is rule:
+            break  # not movable (a COUNT rule, or UNTIL is near): step from the start
+        last = _budgeted_last(moved)
+        if last is not None:
+            return last
+    return _budgeted_last(rule)
 
 
 def count_before(rrule_text: str, start: datetime, timezone: str, moment: datetime) -> int:

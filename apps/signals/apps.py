@@ -6,4 +6,7 @@ class SignalsConfig(AppConfig):
     label = "signals"
 
     def ready(self):
-        from apps.signals import delivery  # noqa: F401 - registers the alert delivery handler
+        from apps.signals import (
+            delivery,  # noqa: F401 - registers the alert delivery handler
+            ws,  # noqa: F401 - registers the websocket beacon messages
+        )

@@ -9,8 +9,6 @@ from django.conf import settings
 
 DEFAULTS = {
     "SIGNALS_BEACON_TIMEOUT_SECONDS": 120,  # a beacon silent this long is swept (beacon_off, timeout)
-    "SIGNALS_SSE_PING_SECONDS": 25,  # SSE keepalive comment interval
-    "SIGNALS_SSE_REPLAY_LIMIT": 1000,  # events replayed at most for one Last-Event-ID
     "SIGNALS_CAPTURE_MAX_BYTES": 10 * 1024 * 1024,
     "SIGNALS_MAP_TILE_URL": "",  # e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty → no tiles
     "SIGNALS_MAP_TILE_ATTRIBUTION": "",
@@ -37,8 +35,3 @@ def get(name: str):
 
 def beacon_timeout() -> int:
     return get("SIGNALS_BEACON_TIMEOUT_SECONDS")
-
-
-def sse_ping_seconds() -> float:
-    value = getattr(settings, "SIGNALS_SSE_PING_SECONDS", None) or os.environ.get("SIGNALS_SSE_PING_SECONDS")
-    return float(value) if value else float(DEFAULTS["SIGNALS_SSE_PING_SECONDS"])

@@ -1,4 +1,4 @@
-"""Reads that cross the tenant line: signals, live beacon positions, the SSE caller."""
+"""Reads that cross the tenant line: signals and live beacon positions."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from datetime import datetime
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.orgs.models import Membership
-from apps.orgs.tenancy import Actor, org_not_found
+from apps.orgs.tenancy import Actor
 from apps.signals import conf
 from apps.signals.models import Beacon, Signal
 from apps.signals.services import live_key
-from schedkit.api.problems import Problem
 
 
 def signal_list(*, fetched_by: Actor):
@@ -40,33 +38,3 @@ def live_positions(beacons) -> dict:
 
 def active_beacons(*, fetched_by: Actor):
     return Beacon.objects.for_actor(fetched_by).active().select_related("user")
-
-
-def stream_actor(*, user, api_key, slug: str | None) -> Actor:
-    """The SSE caller's org, resolved like the REST API's (API key's own org; for a session
-    the X-Org header or ?org=, else the user's only org)."""
-    if api_key is not None:
-        if slug and slug != api_key.org.slug:
-            raise org_not_found(slug)
-        return Actor(
-            user=user, org=api_key.org, role=api_key.role, membership_id=api_key.membership_id, api_key=api_key
-        )
-    memberships = Membership.objects.filter(user=user, active=True, org__is_active=True).select_related("org")
-    if slug:
-        memberships = memberships.filter(org__slug=slug)
-        found = list(memberships[:1])
-        if not found:
-            raise org_not_found(slug)
-    else:
-        found = list(memberships[:2])
-        if not found:
-            raise Problem(400, "ORG_REQUIRED", "No organization", "You belong to no organization.")
-        if len(found) > 1:
-            raise Problem(
-                400,
-                "ORG_AMBIGUOUS",
-                "Organization is ambiguous",
-                "You belong to several organizations; choose one with the X-Org header or ?org=<slug>.",
-            )
-    membership = found[0]
-    return Actor(user=user, org=membership.org, role=membership.role, membership_id=membership.pk)

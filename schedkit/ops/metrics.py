@@ -5,6 +5,10 @@ import os
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
+from schedkit.ops.multiproc import ensure_multiprocess_dir
+
+ensure_multiprocess_dir()
+
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds",

@@ -11,5 +11,6 @@ from .bookings import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
 from .email import *  # noqa: F401,F403
 from .logging import *  # noqa: F401,F403
+from .ops import *  # noqa: F401,F403
 from .runtime import *  # noqa: F401,F403
 from .signals import *  # noqa: F401,F403

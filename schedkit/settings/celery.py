@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from .base import VAR_DIR
 from .env import env_bool, env_str
-from .runtime import REDIS_URL
+from .runtime import EMBEDDED, REDIS_URL
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
@@ -26,6 +26,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     }
 )
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Touches var/celerybeat.heartbeat whenever a periodic task reaches the broker: the beat
+# healthcheck (`python -m schedkit.ops.beat`) reads it.
+CELERY_BEAT_SCHEDULER = "schedkit.ops.beat:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
 CELERY_TIMEZONE = "UTC"
 # Run the worker and beat inside the web process (embedded default only).
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", CELERY_BROKER_URL.startswith("memory"))
@@ -40,3 +44,8 @@ CELERY_BEAT_SCHEDULE = {
     "scheduling-slots-generate": {"task": "scheduling.slots_generate", "schedule": timedelta(hours=1)},
     "incidents-sla-scan": {"task": "incidents.sla_scan", "schedule": timedelta(minutes=1)},
 }
+
+# The demo's field responders keep pinging their beacons (in the web process, whose cache holds
+# live positions in the embedded default); a no-op without the demo org.
+if env_bool("DEMO_BEACONS", EMBEDDED):
+    CELERY_BEAT_SCHEDULE["demo-beacons"] = {"task": "demo.beacons", "schedule": timedelta(seconds=20)}

@@ -1,10 +1,8 @@
-"""Signals: beacons, the SSE stream, captures, the live map, web push (VAPID) and ntfy."""
+"""Signals: beacons, captures, the live map, web push (VAPID) and ntfy."""
 
 from .env import env_int, env_str
 
 SIGNALS_BEACON_TIMEOUT_SECONDS = env_int("SIGNALS_BEACON_TIMEOUT_SECONDS", 120)
-SIGNALS_SSE_PING_SECONDS = float(env_str("SIGNALS_SSE_PING_SECONDS", "25"))
-SIGNALS_SSE_REPLAY_LIMIT = env_int("SIGNALS_SSE_REPLAY_LIMIT", 1000)
 SIGNALS_CAPTURE_MAX_BYTES = env_int("SIGNALS_CAPTURE_MAX_BYTES", 10 * 1024 * 1024)
 SIGNALS_MAP_TILE_URL = env_str("SIGNALS_MAP_TILE_URL", "")  # empty: plain background, markers and list
 SIGNALS_MAP_TILE_ATTRIBUTION = env_str("SIGNALS_MAP_TILE_ATTRIBUTION", "")

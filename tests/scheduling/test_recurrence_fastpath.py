@@ -36,9 +36,16 @@ def test_fast_path_equals_dateutil(seed):
         if rng.random() < 0.4:
             parts.append(f"UNTIL=2027{rng.randint(3, 11):02d}{rng.randint(1, 28):02d}T120000Z")
         rule = ";".join(parts)
-        start = datetime(2027, 1, 1, tzinfo=ZoneInfo(zone)).replace(
-            month=rng.randint(1, 3), day=rng.randint(1, 28), hour=rng.choice([0, 2, 9, 23]), minute=rng.choice([0, 30])
-        ).astimezone(UTC)
+        start = (
+            datetime(2027, 1, 1, tzinfo=ZoneInfo(zone))
+            .replace(
+                month=rng.randint(1, 3),
+                day=rng.randint(1, 28),
+                hour=rng.choice([0, 2, 9, 23]),
+                minute=rng.choice([0, 30]),
+            )
+            .astimezone(UTC)
+        )
         end = start + timedelta(minutes=rng.choice([30, 90, 600]))
         window_start = datetime(2027, 3, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 240))
         window_end = window_start + timedelta(days=rng.choice([1, 7, 40]))

@@ -1,8 +1,11 @@
 from rest_framework import serializers
 
 from apps.bookings.models import Booking, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from apps.bookings.pii import mask_email
+from apps.bookings.selectors import MAX_RANGE_DAYS
 from apps.orgs.models import validate_timezone
-from apps.scheduling.api.serializers import BoundedDateField, BoundedDateTimeField, SlotSerializer
+from apps.scheduling.api.serializers import SlotSerializer
+from schedkit.api.fields import BoundedDateField, BoundedDateTimeField
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
 
@@ -70,8 +73,6 @@ class BookingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_attendee_email(self, obj) -> str:
-        from apps.bookings.pii import mask_email
-
         value = obj.attendee_email
         return mask_email(value) if value else ""
 
@@ -142,8 +143,6 @@ class HostSlotQuerySerializer(StrictSerializer):
     timezone = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[_tz])
 
     def validate(self, attrs):
-        from apps.bookings.selectors import MAX_RANGE_DAYS
-
         if "date" in attrs:
             if "start" in attrs or "end" in attrs:
                 raise serializers.ValidationError({"date": "Give either date, or start and end."})

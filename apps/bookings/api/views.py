@@ -26,10 +26,10 @@ from apps.bookings.api.serializers import (
 )
 from apps.bookings.emails import manage_urls
 from apps.bookings.models import Booking, EventType, WebhookDelivery, WebhookEndpoint
+from apps.bookings.pii import blind_index
 from apps.bookings.webhooks import new_secret, webhook_redeliver
 from apps.orgs.models import Team
 from apps.orgs.roles import ADMIN_API, ANY_MEMBER, MANAGERS, PUBLIC
-from schedkit.api.problems import Problem
 from schedkit.api.serializers import ProblemSerializer
 from schedkit.api.throttling import IPRateThrottle
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
@@ -290,11 +290,9 @@ class EventTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScop
     http_method_names = ["get", "post", "patch", "delete"]
 
     def _resolve(self, data):
-        from apps.bookings.selectors import access_location, access_person
-
         if "person_id" in data:
             person_id = data.pop("person_id")
-            data["person"] = access_person(self.actor, person_id) if person_id else None
+            data["person"] = selectors.access_person(self.actor, person_id) if person_id else None
         if "team_id" in data:
             team_id = data.pop("team_id")
             team = Team.objects.for_actor(self.actor).filter(pk=team_id).first() if team_id else None
@@ -303,7 +301,7 @@ class EventTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScop
             data["team"] = team
         if "location_id" in data:
             location_id = data.pop("location_id")
-            data["location"] = access_location(self.actor, location_id) if location_id else None
+            data["location"] = selectors.access_location(self.actor, location_id) if location_id else None
         return data
 
     def create(self, request, *args, **kwargs):
@@ -322,10 +320,7 @@ class EventTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScop
         return Response(EventTypeSerializer(event_type).data)
 
     def destroy(self, request, *args, **kwargs):
-        event_type = self.get_object()
-        if event_type.bookings.exists():
-            raise Problem(409, "EVENT_TYPE_IN_USE", "Event type has bookings", "Cancel or keep; it has bookings.")
-        event_type.delete()
+        services.event_type_delete(actor=self.actor, event_type=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -342,8 +337,6 @@ class BookingFilter(filters.FilterSet):
         fields = ["status", "person_id", "event_type_id", "location_id", "start_after", "start_before", "email"]
 
     def filter_email(self, queryset, name, value):
-        from apps.bookings.pii import blind_index
-
         return queryset.filter(email_index=blind_index(value, kind="email"))
 
 

@@ -7,9 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FileUploadParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
+from apps.incidents.models import Incident
 from apps.orgs.models import Membership, Team
 from apps.orgs.roles import ANY_MEMBER, PUBLIC, SCHEDULERS
 from apps.scheduling import ical, recurrence, selectors, services
@@ -26,6 +27,8 @@ from apps.scheduling.api.entry_serializers import (
 )
 from apps.scheduling.conflicts import conflict_pairs
 from apps.scheduling.models import ScheduleEntry, ScheduleFeed
+from schedkit.api.fields import moment_problem
+from schedkit.api.parsers import JSONParser
 from schedkit.api.problems import Problem
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
 
@@ -52,6 +55,8 @@ def parse_moment(value: str, name: str) -> datetime:
         raise _bad(f"{name} must be an ISO 8601 date or date-time.")
     if parsed.tzinfo is None:
         raise _bad(f"{name} needs a UTC offset (e.g. 2026-03-01T00:00:00Z).")
+    if moment_problem(parsed):
+        raise _bad(f"{name}: {moment_problem(parsed)}")
     return parsed.astimezone(UTC)
 
 
@@ -78,11 +83,8 @@ def _memberships(actor, ids) -> list[Membership]:
 
 
 def _incident(actor, incident_id):
-    from django.apps import apps
-
     if incident_id is None:
         return None
-    Incident = apps.get_model("incidents", "Incident")
     incident = Incident.objects.for_actor(actor).filter(pk=incident_id).first()
     if incident is None:
         raise _bad("Unknown incident.")

@@ -3,7 +3,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
-from apps.bookings.selectors import access_location, access_person
 from apps.orgs.roles import ADMIN_API, MANAGERS
 from apps.orgs.selectors import access_membership
 from apps.scheduling import services
@@ -53,8 +52,7 @@ class LocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScope
         return Response(LocationSerializer(location).data)
 
     def destroy(self, request, *args, **kwargs):
-        location = self.get_object()
-        location.delete()
+        services.location_delete(actor=self.actor, location=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -79,7 +77,7 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedV
         data = dict(serializer.validated_data)
         membership = access_membership(self.actor, data.pop("membership_id"))
         location_id = data.pop("location_id", None)
-        location = access_location(self.actor, location_id) if location_id else None
+        location = Location.objects.access(self.actor, location_id) if location_id else None
         person = services.person_create(actor=self.actor, membership=membership, location=location, **data)
         return Response(PersonSerializer(person).data, status=status.HTTP_201_CREATED)
 
@@ -91,7 +89,7 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedV
         data = dict(serializer.validated_data)
         if "location_id" in data:
             location_id = data.pop("location_id")
-            data["location"] = access_location(self.actor, location_id) if location_id else None
+            data["location"] = Location.objects.access(self.actor, location_id) if location_id else None
         person = services.person_update(actor=self.actor, person=person, **data)
         return Response(PersonSerializer(person).data)
 
@@ -126,9 +124,9 @@ class AvailabilityRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        location = access_location(self.actor, data.pop("location_id"))
+        location = Location.objects.access(self.actor, data.pop("location_id"))
         person_id = data.pop("person_id", None)
-        person = access_person(self.actor, person_id) if person_id else None
+        person = Person.objects.select_related("location").access(self.actor, person_id) if person_id else None
         rule = services.availability_rule_create(actor=self.actor, location=location, person=person, **data)
         return Response(AvailabilityRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
@@ -167,8 +165,12 @@ class SlotGenerateView(SchedKitAPIView):
         serializer = SlotGenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        location = access_location(self.actor, data["location_id"])
-        person = access_person(self.actor, data["person_id"]) if data.get("person_id") else None
+        location = Location.objects.access(self.actor, data["location_id"])
+        person = (
+            Person.objects.select_related("location").access(self.actor, data["person_id"])
+            if data.get("person_id")
+            else None
+        )
         result = services.slots_generate(
             actor=self.actor, location=location, person=person, date_from=data["date_from"], date_to=data["date_to"]
         )

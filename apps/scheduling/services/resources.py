@@ -5,9 +5,11 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from apps.orgs.models import Membership
+from apps.orgs.tenancy import Actor
 from apps.scheduling.availability import expand_day
 from apps.scheduling.models import AvailabilityRule, Location, Person, SlotInstance
 from schedkit.api.problems import Problem
@@ -32,6 +34,17 @@ def location_update(*, actor, location: Location, **changes) -> Location:
     location.full_clean()
     location.save()
     return location
+
+
+def location_delete(*, actor, location: Location) -> None:
+    """Delete a location with its rules and free slots; one whose slots carry bookings stays."""
+    try:
+        with transaction.atomic():
+            location.delete()
+    except ProtectedError:
+        raise Problem(
+            409, "LOCATION_IN_USE", "Location has bookings", "Its slots carry bookings; cancel them first."
+        ) from None
 
 
 def person_create(*, actor, membership: Membership, location: Location | None = None, **fields) -> Person:
@@ -166,8 +179,6 @@ def slots_generate(*, actor, location: Location, date_from: date, date_to: date,
 
 def slots_generate_all(*, horizon_days: int = 28) -> int:
     """The hourly job: keep every location's slots materialized for the coming weeks."""
-    from apps.orgs.tenancy import Actor
-
     today = timezone.now().date()
     total = 0
     for location in Location.objects.select_related("org").filter(org__is_active=True):

@@ -1,7 +1,6 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from apps.signals import stream
 from apps.signals.api import views
 
 router = SimpleRouter(trailing_slash=False)
@@ -10,7 +9,6 @@ router.register(r"signals", views.SignalViewSet, basename="signal")
 router.register(r"push-subscriptions", views.PushSubscriptionViewSet, basename="push-subscription")
 
 urlpatterns = [
-    path("signals/stream", stream.signal_stream, name="signal-stream"),
     path("signals/beacon", views.BeaconPingView.as_view(), name="signal-beacon-ping"),
     path("signals/beacon/stop", views.BeaconStopView.as_view(), name="signal-beacon-stop"),
     path("push/vapid-key", views.VapidKeyView.as_view(), name="push-vapid-key"),

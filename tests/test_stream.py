@@ -17,6 +17,7 @@ from apps.orgs.models import Role
 from apps.signals.models import Beacon, Signal
 from tests.conftest import key_client
 from tests.servers import asgi_server, server_env
+from tests.streams import SSE, in_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -26,50 +27,9 @@ PING_SECONDS = 0.5
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        env = server_env(SIGNALS_SSE_PING_SECONDS=PING_SECONDS)
+        env = server_env(EVENTS_SSE_PING_SECONDS=PING_SECONDS)
         with asgi_server(env) as a, asgi_server(env) as b:
             yield a, b
-
-
-async def in_thread(func, **kwargs):
-    from django.db import connections
-
-    def run():
-        try:
-            return func(**kwargs)
-        finally:
-            connections.close_all()
-
-    return await asyncio.to_thread(run)
-
-
-class SSE:
-    """Reads frames off a streaming httpx response: {"id", "data", "comment"}."""
-
-    def __init__(self, response: httpx.Response):
-        self.response = response
-        self.lines = response.aiter_lines()
-
-    async def frame(self, timeout: float = 3.0) -> dict:
-        frame: dict = {}
-        while True:
-            line = await asyncio.wait_for(self.lines.__anext__(), timeout)
-            if line == "":
-                if frame:
-                    return frame
-                continue
-            if line.startswith(":"):
-                frame["comment"] = line[1:].strip()
-            else:
-                name, _, value = line.partition(":")
-                frame[name] = value[1:] if value.startswith(" ") else value
-
-    async def event(self, timeout: float = 3.0) -> dict:
-        """The next frame that carries data (keepalives skipped)."""
-        while True:
-            frame = await self.frame(timeout)
-            if "data" in frame:
-                return frame | {"json": json.loads(frame["data"])}
 
 
 def stream(http, base_url, raw_key, **headers):
@@ -92,6 +52,7 @@ def test_stream_connects_delivers_within_a_second_and_keeps_alive(servers, org, 
             sse = SSE(response)
             first = await sse.frame()
             assert json.loads(first["data"]) == {"type": "connected"}
+            assert first["retry"] == "3000"  # an EventSource reconnects after 3 s
 
             # A signal POSTed to the *other* process reaches this stream within 1 s.
             started = time.monotonic()
@@ -107,7 +68,7 @@ def test_stream_connects_delivers_within_a_second_and_keeps_alive(servers, org, 
             assert event["json"]["data"]["id"] == posted.json()["id"]
             assert event["id"] == event["json"]["id"]
 
-            # Idle: a keepalive comment arrives every SIGNALS_SSE_PING_SECONDS.
+            # Idle: a keepalive comment arrives every EVENTS_SSE_PING_SECONDS.
             keepalive = await sse.frame(timeout=PING_SECONDS * 4)
             assert keepalive == {"comment": "ping"}
 
@@ -215,6 +176,10 @@ def test_stream_auth(servers, org, make_member, make_org):
                 assert json.loads((await SSE(response).frame())["data"]) == {"type": "connected"}
             async with http.stream("GET", f"{url}?org={org.slug}", headers={"X-API-Key": raw}) as response:
                 assert response.status_code == 200
+            events_url = f"{server.base_url}/v1/events/stream"  # the same stream beside /v1/events
+            async with http.stream("GET", events_url, headers={"X-API-Key": raw}) as response:
+                assert response.status_code == 200
+                assert json.loads((await SSE(response).frame())["data"]) == {"type": "connected"}
 
     make_org_slug = make_org().slug
     async_to_sync(scenario)()
