@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("apps.events.api.urls")),
     path("", include("apps.signals.api.urls")),
     path("", include("apps.incidents.api.urls")),
+    path("", include("apps.planning.api.urls")),  # before scheduling: it serves /v1/schedule-conflicts
     path("", include("apps.scheduling.api.urls")),
     path("", include("apps.bookings.api.urls")),
     path("", include("apps.dispatch.api.urls")),
@@ -50,6 +51,7 @@ urlpatterns = [
     path("", include("apps.dispatch.urls")),
     path("", include("apps.signals.urls")),
     path("", include("apps.bookings.urls")),
+    path("", include("apps.planning.urls")),
     path("", include("apps.scheduling.urls")),
     path("", org_views.home, name="home"),
 ]

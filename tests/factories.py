@@ -114,6 +114,7 @@ def _delivery(org):
 from tests.bookings import factories as _bookings_factories  # noqa: E402,F401
 from tests.dispatch import factories as _dispatch_factories  # noqa: E402,F401
 from tests.incidents import factories as _incidents_factories  # noqa: E402,F401
+from tests.planning import factories as _planning_factories  # noqa: E402,F401
 from tests.schedule import factories as _schedule_factories  # noqa: E402,F401
 from tests.scheduling import factories as _scheduling_factories  # noqa: E402,F401
 from tests.signals import factories as _signals_factories  # noqa: E402,F401

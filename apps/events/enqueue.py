@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -27,12 +28,12 @@ def queued_lease() -> timedelta:
     return timedelta(seconds=getattr(settings, "EVENTS_QUEUED_LEASE_SECONDS", 120))
 
 
-def enqueue_now(task, *args, requeue_event=None) -> bool:
+def enqueue_now(task, *args, requeue_event=None, countdown: float | None = None) -> bool:
     """Hand a task to the broker now, under the one failure policy: it
     never raises; on failure the work's row is left for the sweeps, and `requeue_event`
     (the event whose handler enqueued the task) is put back to undispatched."""
     try:
-        task.delay(*args)
+        task.apply_async(args, countdown=countdown) if countdown else task.delay(*args)
         return True
     except Exception as exc:  # noqa: BLE001 - broker down: the row stays for the sweeps
         if task.app.conf.task_always_eager:  # inline run (tests, eager mode): the task itself failed
@@ -47,6 +48,11 @@ def enqueue_now(task, *args, requeue_event=None) -> bool:
         return False
 
 
-def enqueue_on_commit(task, *args, requeue_event=None) -> None:
-    """After the caller's transaction commits (at once outside one), `enqueue_now`."""
-    transaction.on_commit(partial(enqueue_now, task, *args, requeue_event=requeue_event), robust=True)
+def enqueue_on_commit(task, *args, requeue_event=None, countdown: float | None = None) -> None:
+    """After the caller's transaction commits (at once outside one), `enqueue_now`. `task` is
+    a task or a registered task name (so a service need not import the tasks that call it)."""
+    if isinstance(task, str):
+        task = current_app.tasks[task]
+    transaction.on_commit(
+        partial(enqueue_now, task, *args, requeue_event=requeue_event, countdown=countdown), robust=True
+    )

@@ -16,7 +16,7 @@ class OutboxCollector:
     """`outbox_events{state=pending|retrying|dead}` and `webhook_deliveries{status=pending|failed}`."""
 
     def collect(self):
-        from apps.events.models import Event, WebhookDelivery  # scrape time: the app registry is ready
+        from apps.events.models import Event, WebhookDelivery  # lazy: scrape time, when the app registry is ready
 
         undispatched = Event.objects.filter(dispatched_at__isnull=True)
         counts = undispatched.aggregate(

@@ -59,7 +59,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "apps.orgs.models.Role",
         "ResponderStatusEnum": "apps.dispatch.models.ResponderStatus",
-        "IncidentStatusEnum": "apps.incidents.models.Status",
+        # planning added more choice sets with these field names: the existing names stay
+        "StatusEnum": "apps.incidents.models.Status",
+        "SourceEnum": "apps.incidents.models.Source",
+        "TypeEnum": ["capture", "note", "checkin", "alert"],  # POST /v1/signals types
+        "DailyScheduleStatusEnum": "apps.planning.models.DailySchedule.Status",
+        "ScheduleRequestStatusEnum": "apps.planning.models.ScheduleRequest.Status",
+        "OptimizationRunStatusEnum": "apps.planning.models.OptimizationRun.Status",
     },
 }
 

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "apps.scheduling",
     "apps.bookings",
     "apps.dispatch",
+    "apps.planning",
     "apps.demo",
 ]
 
