@@ -63,6 +63,14 @@ from apps.events.models import Event
 from apps.incidents import services as incident_services
 from apps.orgs.models import Invite, Role, TeamMember
 from apps.orgs.roles import ADMIN_API, ADMINS, ANY_MEMBER, AUTHENTICATED, FRONTDESK, MANAGERS, PUBLIC, SCHEDULERS
+from apps.planning.models import (
+    DailySchedule,
+    OptimizationRun,
+    ScheduleAssignment,
+    ScheduleConflict,
+    ScheduleRequest,
+    WorkRequirement,
+)
 from apps.scheduling import ical
 from tests.bookings.factories import make_event_type
 from tests.factories import MembershipFactory, OrgFactory, TeamFactory, actor_for
@@ -163,6 +171,9 @@ SPEC_ROLES = {
     # scheduler: schedule entries, daily schedules, dispatch, bookings, incidents.
     "schedule:read": ANY_MEMBER,  # frontdesk reads schedules; a member their own
     "schedule:write": SCHEDULERS,
+    # the org's daily plan (planning): frontdesk reads schedules; a member reads only their own
+    # schedule, which is their entries (/v1/schedule-entries), not the org's plan
+    "planning:read": FRONTDESK,
     "incidents:read": ANY_MEMBER,  # member reads org incidents; frontdesk reads incidents
     "incidents:create": SCHEDULERS,
     "incidents:assign": SCHEDULERS,
@@ -225,6 +236,7 @@ NOT_ASSIGNED = Others(SCHEDULERS, (403,), url=lambda c: {"pk": c.w.unassigned_in
 SOON = lambda c: c.w.day  # noqa: E731 - a bookable day, two days ahead
 WINDOW = lambda c: {"start": c.w.entry_start.isoformat(), "end": (c.w.entry_start + timedelta(days=14)).isoformat()}  # noqa: E731
 PUBLIC_TOKEN = "a token is the credential: no org, nothing to swap"
+IF_MATCH_1 = {"If-Match": '"1"'}
 
 ROUTES: dict[str, dict[str, Call]] = {
     # accounts
@@ -485,6 +497,96 @@ ROUTES: dict[str, dict[str, Call]] = {
             query_ids=("person", "team"),
         )
     },
+    # planning (daily schedules): writes carry If-Match with the schedule's rev (1 in World)
+    "schedule-optimization": {
+        "get": Call(
+            "schedule:write",
+            query=lambda c: {"date": c.w.day.isoformat(), "time_limit_ms": 100},
+            query_ids=("team",),
+            not_ids={"people": "comma-separated person ids: covered in tests/planning"},
+        )
+    },
+    "daily-schedule-list": {
+        "list": Call("planning:read", query_ids=("team",)),
+        "create": Call("schedule:write", body=lambda c: {"date": c.w.day.isoformat()}, ok=(200,), ids=("team",)),
+    },
+    "daily-schedule-detail": {"retrieve": Call("planning:read", model="daily_schedule")},
+    "daily-schedule-assignments": {
+        "assignments": Call(
+            "schedule:write", model="daily_schedule", body={"assignments": []}, headers=IF_MATCH_1, ok=(200,)
+        ),
+        "assign": Call(
+            "schedule:write",
+            model="daily_schedule",
+            headers=IF_MATCH_1,
+            ok=(200,),
+            body=lambda c: {
+                "person_id": str(c.w.host.pk),
+                "work_item": {"type": "incident", "id": str(c.w.unassigned_incident.pk)},
+                "start": c.w.at(13).isoformat(),
+                "end": c.w.at(14).isoformat(),
+                "location_id": str(c.w.location.pk),
+            },
+            ids=("person_id", "location_id"),
+        ),
+    },
+    "daily-schedule-unassign": {
+        "unassign": Call(
+            "schedule:write",
+            url=lambda c: {"pk": c.w.daily_schedule.pk, "assignment_id": c.w.assignment.pk},
+            headers=IF_MATCH_1,
+            ok=(200,),
+        )
+    },
+    "daily-schedule-publish": {
+        "publish": Call("schedule:write", model="daily_schedule", headers=IF_MATCH_1, ok=(200,))
+    },
+    "schedule-request-list": {
+        "list": Call("planning:read"),
+        "create": Call(
+            "schedule:write",
+            body=lambda c: {"date": c.w.day.isoformat(), "constraints": {"time_limit_ms": 100}},
+            ok=(202,),
+        ),
+    },
+    "schedule-request-detail": {"retrieve": Call("planning:read", model="schedule_request")},
+    "schedule-request-apply": {
+        "apply": Call("schedule:write", model="schedule_request", headers=IF_MATCH_1, ok=(200,))
+    },
+    "optimization-run-list": {"list": Call("planning:read")},
+    "optimization-run-detail": {"retrieve": Call("planning:read", model="optimization_run")},
+    "work-requirement-list": {
+        "list": Call("planning:read"),
+        "create": Call(
+            "schedule:write",
+            body=lambda c: {"work_item": {"type": "incident", "id": str(c.w.incident.pk)}, "skills": ["gas"]},
+            ok=(200,),
+            ids=("location_id",),
+        ),
+    },
+    "work-requirement-detail": {
+        "retrieve": Call("planning:read", model="work_requirement"),
+        "destroy": Call("schedule:write", model="work_requirement"),
+    },
+    # the same endpoint as "schedule-conflicts": with start/end the live check (any member),
+    # without them the stored conflicts (frontdesk and up: tests/planning)
+    "schedule-conflict-list": {
+        "list": Call(
+            "schedule:read",
+            query=lambda c: {**WINDOW(c), "person": str(c.w.members["member"].pk)},
+            query_ids=("person", "team"),
+        )
+    },
+    "schedule-conflict-detail": {"retrieve": Call("planning:read", model="schedule_conflict")},
+    "schedule-conflict-resolve": {
+        "resolve": Call(
+            "schedule:write",
+            body=lambda c: {"conflict_id": str(c.w.schedule_conflict.pk), "resolution": "accept"},
+            headers=IF_MATCH_1,
+            ok=(200,),
+            ids=("conflict_id", "person_id"),
+        )
+    },
     "schedule-feed-ics": {"get": Call("public", url=lambda c: {"token": c.w.feed_token}, tenancy=PUBLIC_TOKEN)},
     "schedule-entry-list": {
         "list": Call("schedule:read", query=WINDOW, query_ids=("assignee", "team")),
@@ -723,6 +825,39 @@ class World:
         for role, m in self.members.items():
             self.feeds[role], raw = ical.schedule_feed_create(actor=actor_for(m), membership=m)
         self.feed_token = raw
+        # planning: a day's schedule with one assignment and a conflict, a proposal for it
+        self.daily_schedule = DailySchedule.objects.create(org=org, date=self.day)
+        # an entry on the day with an override, so planning's entry reads run at the baseline too
+        self.open_shift = make_entry(org, title="late shift", start=self.at(17), end=self.at(18))
+        self.open_shift.overrides.create(org=org, original_start=self.at(17), cancelled=True)
+        self.assignment = ScheduleAssignment.objects.create(
+            org=org,
+            schedule=self.daily_schedule,
+            person=self.host,
+            incident=self.unassigned_incident,
+            start=self.at(11),
+            end=self.at(12),
+        )
+        self.schedule_conflict = ScheduleConflict.objects.create(
+            org=org,
+            schedule=self.daily_schedule,
+            type="skill_missing",
+            work_ref=f"incident:{self.unassigned_incident.pk}",
+            details={"secret": org.slug},
+        )
+        self.schedule_request = ScheduleRequest.objects.create(
+            org=org,
+            date=self.day,
+            schedule=self.daily_schedule,
+            base_rev=1,
+            requested_by_label="matrix",
+            status="succeeded",
+            result={"assignments": [], "unassigned": []},
+        )
+        self.optimization_run = OptimizationRun.objects.create(
+            org=org, request=self.schedule_request, date=self.day, algorithm="greedy", started_at=timezone.now()
+        )
+        self.work_requirement = WorkRequirement.objects.create(org=org, incident=self.incident, skills=["first-aid"])
         # signals
         self.signal = make_signal(org, membership=self.members["member"])
         self.beacon = make_beacon(org, membership=self.members["member"])

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.planning.models import ConflictType, DailySchedule, OptimizationRun, ScheduleConflict, ScheduleRequest
@@ -158,9 +159,14 @@ class ProposalSerializer(serializers.Serializer):
     notes = serializers.ListField(child=serializers.CharField())
 
 
+@extend_schema_field(ProposalSerializer(allow_null=True))
+class ProposalField(serializers.JSONField):
+    """The stored proposal as the job wrote it (documented as ProposalSerializer)."""
+
+
 class ScheduleRequestSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    result = ProposalSerializer(read_only=True, allow_null=True)
+    result = ProposalField(read_only=True, allow_null=True)
 
     class Meta:
         model = ScheduleRequest

@@ -181,7 +181,8 @@ class DailyScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Org
 
     @extend_schema(responses={200: DailyScheduleSerializer, 404: PROBLEM})
     def retrieve(self, request, *args, **kwargs):
-        return with_etag(super().retrieve(request, *args, **kwargs), self.get_object())
+        schedule = self.get_object()
+        return with_etag(Response(DailyScheduleSerializer(schedule).data), schedule)
 
     @extend_schema(
         request=DailyScheduleCreateSerializer,

@@ -38,6 +38,9 @@ def schedule_conflict_resolve(
     end: datetime | None = None,
 ) -> tuple[ScheduleConflict, list[ScheduleConflict]]:
     """Returns the resolved conflict and the schedule's open conflicts after re-validation."""
+    named = (
+        resolve_person(conflict.org, person_id) if person_id else None
+    )  # a foreign id is 400 whatever the resolution
     schedule = _lock(conflict.schedule, if_match)
     conflict = ScheduleConflict.objects.select_for_update().get(pk=conflict.pk)
     if conflict.resolved:
@@ -52,7 +55,7 @@ def schedule_conflict_resolve(
             raise _bad("reassign needs person_id.")
         if resolution == Resolution.RESCHEDULE and start is None:
             raise _bad("reschedule needs start.")
-        person = resolve_person(schedule.org, person_id) if person_id else (current.person if current else None)
+        person = named or (current.person if current else None)
         if person is None:
             raise _bad("The work is not assigned yet: give person_id.")
         if start is None:
