@@ -78,8 +78,8 @@ def celery_worker_process(**overrides):
     app.conf.task_always_eager = False  # the test process publishes to the broker too
     workers = []
 
-    def start():
-        worker = WorkerProcess(server_env(**{**FAST_DELIVERY, **overrides})).wait_ready()
+    def start(concurrency: int = 2):
+        worker = WorkerProcess(server_env(**{**FAST_DELIVERY, **overrides}), concurrency=concurrency).wait_ready()
         workers.append(worker)
         return worker
 

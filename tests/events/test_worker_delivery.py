@@ -83,7 +83,7 @@ def test_worker_killed_mid_delivery_is_delivered_with_at_most_one_duplicate(org)
     endpoint(org, receiver.url)
     try:
         with celery_worker_process() as start_worker:
-            workers = [start_worker()]
+            workers = [start_worker(concurrency=1)]  # one try in flight when it dies
             for n in range(5):
                 publish_on_commit(org=org, type="test.kill", data={"n": n})
             assert wait_for(lambda: bool(killed), timeout=30)
