@@ -58,8 +58,7 @@ from rest_framework.views import APIView
 from apps.accounts.services import api_key_create
 from apps.bookings import services as booking_services
 from apps.bookings.emails import host_token
-from apps.bookings.models import WebhookDelivery, WebhookEndpoint
-from apps.events.models import Event
+from apps.events.models import Event, WebhookDelivery, WebhookEndpoint
 from apps.incidents import services as incident_services
 from apps.orgs.models import Invite, Role, TeamMember
 from apps.orgs.roles import ADMIN_API, ADMINS, ANY_MEMBER, AUTHENTICATED, FRONTDESK, MANAGERS, PUBLIC, SCHEDULERS

@@ -14,10 +14,11 @@ from django.db import transaction
 from django.test import Client
 
 from apps.accounts.models import ApiKey
-from apps.accounts.services import _key_cache_key, _token_hash, api_key_authenticate, api_key_revoke
+from apps.accounts.services import _key_cache_key, api_key_authenticate, api_key_revoke
 from apps.events.publish import publish_on_commit
 from apps.orgs.models import Role
 from apps.orgs.services import membership_remove, membership_update
+from schedkit.tokens import token_hash
 from tests.conftest import key_client
 from tests.factories import actor_for
 from tests.servers import asgi_server, server_env
@@ -57,7 +58,7 @@ def revoke_via_api(owner_client, key_id):
 def test_a_revoked_keys_open_websocket_and_sse_stream_close_within_seconds(server, org, owner, make_member):
     member = make_member(org, Role.MEMBER)
     revoked_raw = key_client(member).raw_key
-    revoked_key = ApiKey.objects.get(key_hash=_token_hash(revoked_raw))
+    revoked_key = ApiKey.objects.get(key_hash=token_hash(revoked_raw))
     other_raw = key_client(member).raw_key  # the same user's other key keeps working
     bystander_raw = key_client(make_member(org, Role.SCHEDULER)).raw_key
     owner_client = key_client(owner)
