@@ -31,16 +31,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import foundation as fd  # noqa: E402
 
-fd.DB_NAME = "schedkit_bench_bookings"
-fd.REDIS_URL = "redis://127.0.0.1:6379/8"
+fd.configure("bookings", 8, THROTTLE_BOOKING="100000000/min")
 fd.EXTRA_MEMBERS = 0
-fd.APP_ENV = {
-    **fd.APP_ENV,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{fd.DB_NAME}",
-    "REDIS_URL": fd.REDIS_URL,
-    "REDIS_KEY_PREFIX": "bench-bookings",
-    "THROTTLE_BOOKING": "100000000/min",
-}
 fd.DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONCURRENCY = 50
 HOLD_ROUNDS = int(os.environ.get("BENCH_HOLD_ROUNDS", "10"))
@@ -207,7 +199,8 @@ def main() -> int:
     out = fd.manage("shell", "-c", script)
     seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
     print(f"   {seed['generated']}, {seed['bookings']} bookings, slots found {seed['found']}", flush=True)
-    busy = fd.cpu_busy_pct()
+    busy = fd.warn_if_busy()
+    bare = fd.bare_reference("bookings")
     server = fd.Server(fd.WORKERS, fd.RESULTS / "server-bookings.log")
     results, server_time = {}, {}
     first, last = (date.fromisoformat(d) for d in seed["month"])
@@ -250,16 +243,23 @@ def main() -> int:
         "server_time": server_time,
         "queries": seed["queries"],
         "slots_found": seed["found"],
+        "bare": bare,
         **results,
     }
     print()
     print(f"Bookings benchmark: {fd.WORKERS} uvicorn workers, {os.cpu_count()} cores, CPU busy before {busy:.0f} %")
     print(f"{seed['bookings']} bookings ({HOST_BOOKINGS} on the host's month, team of {TEAM_SIZE})")
-    print(f"{'endpoint (wrk, 50 connections)':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for name in ("bare", "host_day", "holds"):
-        r = results[name]
-        label = r.get("endpoint", f"POST /v1/bookings x{CONCURRENCY}")
-        print(f"{label:<34} {r['requests_per_sec']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
+    holds = {"endpoint": f"POST /v1/bookings x{CONCURRENCY}", "errors": 0, **results["holds"]}
+    fd.print_table(
+        [
+            (bare["json"], None),
+            (bare["drf"], None),
+            (results["bare"], bare["json"]),
+            (results["host_day"], bare["drf"]),
+            (holds, bare["drf"]),
+        ],
+        f"wrk at {fd.CONNECTIONS} connections (holds: {CONCURRENCY} clients), ratios to the bare reference of this run",
+    )
     print()
     print(f"{'server time (sequential)':<34} {'queries':>9} {'p50 ms':>8} {'p99 ms':>8}")
     labels = {

@@ -4,7 +4,8 @@ Reuses bench/foundation.py's machinery (fresh database, uvicorn workers, wrk par
 own database `schedkit_bench_incidents` and Redis DB 7. Seeds 10,000 incidents in the demo
 org, then measures at 50 connections:
 
-  bare     GET /healthz                                   baseline, same run
+  bare     bench/bare's JSON and one-query DRF views, served the same way (the reference)
+  healthz  GET /healthz
   list     GET /v1/incidents?status=open&priority=high    API key, org-scoped, 50 per page
   create   POST /v1/incidents                             outbox row + broadcast per create
 
@@ -27,14 +28,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import foundation as fd  # noqa: E402
 
-fd.DB_NAME = "schedkit_bench_incidents"
-fd.REDIS_URL = "redis://127.0.0.1:6379/7"
-fd.APP_ENV = {
-    **fd.APP_ENV,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{fd.DB_NAME}",
-    "REDIS_URL": fd.REDIS_URL,
-    "REDIS_KEY_PREFIX": "bench-incidents",
-}
+fd.configure("incidents", 7)
 INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", "10000"))
 CREATE_DURATION = os.environ.get("BENCH_CREATE_DURATION", "10s")
 LIST_PATH = "/v1/incidents?status=open&priority=high"
@@ -153,9 +147,8 @@ def main() -> int:
     fd.RESULTS.mkdir(parents=True, exist_ok=True)
     key = fd.prepare_data()
     seed()
-    busy = fd.cpu_busy_pct()
-    if busy > 20:
-        print(f"!! CPU is {busy:.0f} % busy before the run: figures will be skewed", flush=True)
+    busy = fd.warn_if_busy()
+    bare = fd.bare_reference("incidents")
     server = fd.Server(fd.WORKERS, fd.RESULTS / "server-incidents.log")
     lua = Path(tempfile.mkdtemp(prefix="bench-incidents-")) / "create.lua"
     lua.write_text(CREATE_LUA)
@@ -194,20 +187,26 @@ def main() -> int:
     finally:
         server.stop()
 
-    bare, listing, create = results["bare"], results["list"], results["create"]
-    ratio = 100.0 * listing["requests_per_sec"] / bare["requests_per_sec"]
+    healthz, listing, create = results["bare"], results["list"], results["create"]
+    ratio = fd.ratio_pct(listing, bare["drf"])
     print()
-    print(
-        f"Incidents benchmark: {INCIDENTS} incidents, {fd.WORKERS} uvicorn workers, "
-        f"wrk -t{fd.THREADS} -c{fd.CONNECTIONS}, {os.cpu_count()} cores"
+    fd.print_table(
+        [
+            (bare["json"], None),
+            (bare["drf"], None),
+            (healthz, bare["json"]),
+            (listing, bare["drf"]),
+            (create, bare["drf"]),
+        ],
+        f"Incidents benchmark: {INCIDENTS} incidents, {fd.WORKERS} {fd.SERVER_KIND} workers each (SchedKit, bare), "
+        f"wrk -t{fd.THREADS} -c{fd.CONNECTIONS}, {os.cpu_count()} cores, ratios to the bare reference of this run",
     )
-    print(f"{'endpoint':<46} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for figures in (bare, listing, create):
-        print(
-            f"{figures['endpoint']:<46} {figures['requests_per_sec']:>9.1f} {figures['p50_ms']:>8.2f} "
-            f"{figures['p99_ms']:>8.2f} {figures['errors']:>7}"
-        )
-    print(f"\nratio list/bare throughput: {ratio:.1f} %")
+    targets = {
+        "list_pct_of_bare_drf": fd.target(ratio, ">=", 30),
+        "list_p99_ms": fd.target(listing["p99_ms"], "<=", 50),
+    }
+    print()
+    fd.print_targets(targets)
     print(
         f"creates: {create['requests']} completed in wrk's window, {create['rows_created']} rows, "
         f"{create['outbox_events']} incident.created outbox events, "
@@ -230,8 +229,10 @@ def main() -> int:
             "cores": os.cpu_count(),
         },
         "cpu_busy_pct_before": round(busy, 1),
+        "bare": bare,
         "results": results,
-        "ratio_list_bare_pct": round(ratio, 1),
+        "ratio_list_bare_pct": ratio,
+        "targets": targets,
         "server_log_problems": len(problems),
     }
     out = fd.RESULTS / "incidents.json"

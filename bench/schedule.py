@@ -5,10 +5,12 @@ Redis DB 10, loopback only. Seeds 1,000 recurring masters (mixed daily/weekly/mo
 COUNT/UNTIL, some with overrides) whose DTSTART is 10 years back, then measures the month view
 (GET /v1/schedule-entries?start=&end= over 31 days):
 
-  server     in-process: selector + rendering time p50/p99 and the query count, with the
-             fast-forward on, and once with it off (iterating every series from DTSTART)
-  http       sequential GETs against uvicorn: month view p50/p99 beside bare /healthz
-  healthz    wrk at 50 connections on /healthz (the same baseline foundation uses)
+  server     in-process: select + expand + render + encode p50/p99 and the query count, with
+             the expansion cache warm, cold, and cold without the fast-forward
+  http       sequential GETs: month view p50/p99 with the window cache warm, missed every time
+             (a new window each request), narrowed with ?fields=, beside /healthz
+  wrk        the bare reference (bench/bare) served the same way, /healthz, the month view at 10
+             connections, with ratios to the bare reference of the same run
 
 Prints the figures and writes bench/results/schedule.json.
 """
@@ -25,15 +27,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import foundation as fd  # noqa: E402
 
-fd.DB_NAME = "schedkit_bench_schedule"
-fd.REDIS_URL = "redis://127.0.0.1:6379/10"
+fd.configure("schedule", 10)
 fd.EXTRA_MEMBERS = 0
-fd.APP_ENV = {
-    **fd.APP_ENV,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{fd.DB_NAME}",
-    "REDIS_URL": fd.REDIS_URL,
-    "REDIS_KEY_PREFIX": "bench-schedule",
-}
 fd.DURATION = os.environ.get("BENCH_DURATION", "10s")
 MASTERS = int(os.environ.get("BENCH_MASTERS", "1000"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "30"))
@@ -48,7 +43,7 @@ from apps.accounts.models import User
 from apps.orgs.models import Membership, Org
 from apps.orgs.tenancy import Actor
 from apps.scheduling import recurrence
-from apps.scheduling.api.entry_serializers import render_instance
+from apps.scheduling.api.entry_serializers import render_instance, render_instances
 from apps.scheduling.models import ScheduleEntry, ScheduleOverride
 from apps.scheduling.selectors import schedule_instances
 
@@ -99,25 +94,42 @@ ScheduleOverride.objects.bulk_create(overrides, batch_size=1000)
 
 actor = Actor(user=owner.user, org=org, role=owner.role, membership_id=owner.pk)
 
+from schedkit.renderers import ORJSONRenderer
+renderer = ORJSONRenderer()
+
 def run_once():
+    # what the view does: select, expand, render, encode
     instances = schedule_instances(fetched_by=actor, start=ws, end=we)
-    return [render_instance(i) for i in instances]
+    rows = render_instances(instances)
+    renderer.render({"count": len(rows), "results": rows})
+    return rows
+
+def timed(n, cold):
+    times = []
+    for _ in range(n):
+        if cold:
+            recurrence._occurrence_starts_cached.cache_clear()
+        t0 = time.perf_counter(); run_once(); times.append((time.perf_counter() - t0) * 1000)
+    return sorted(times)
 
 run_once()
 with CaptureQueriesContext(connection) as ctx:
     body = run_once()
 queries = len(ctx.captured_queries)
-times = []
-for _ in range(__REPEATS__):
-    t0 = time.perf_counter(); run_once(); times.append((time.perf_counter() - t0) * 1000)
-times.sort()
+times = timed(__REPEATS__, cold=False)
+cold = timed(5, cold=True)
 real_ff = recurrence._fast_forward
 recurrence._fast_forward = lambda rule, parts, dtstart, target: rule
-slow = []
-for _ in range(3):
-    t0 = time.perf_counter(); slow_body = run_once(); slow.append((time.perf_counter() - t0) * 1000)
+recurrence._occurrence_starts_cached.cache_clear()
+slow = timed(3, cold=True)
+slow_body = run_once()
 recurrence._fast_forward = real_ff
+recurrence._occurrence_starts_cached.cache_clear()
 assert [r["id"] for r in slow_body] == [r["id"] for r in body], "fast-forward changed the result"
+assert [r["id"] for r in run_once()] == [r["id"] for r in body], "the cache changed the result"
+assert render_instances(schedule_instances(fetched_by=actor, start=ws, end=we)) == [
+    render_instance(i) for i in schedule_instances(fetched_by=actor, start=ws, end=we)
+], "render_instances differs from render_instance"
 print("SEED " + json.dumps({
     "masters": ScheduleEntry.objects.filter(org=org).count(),
     "overrides": len(overrides),
@@ -125,18 +137,22 @@ print("SEED " + json.dumps({
     "queries": queries,
     "server_p50_ms": round(statistics.median(times), 1),
     "server_p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 1),
+    "cold_cache_p50_ms": round(statistics.median(cold), 1),
     "without_fast_forward_ms": round(statistics.median(slow), 1),
 }))
 """
 
 
-def timed_gets(url: str, headers: dict, n: int) -> dict:
+def timed_gets(url: str, headers: dict, n: int, distinct: bool = False) -> dict:
+    """n sequential GETs; `distinct` moves the window's end by a second each time, so every
+    request misses the window cache (what the first viewer after a change waits)."""
     samples = []
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=60) as client:
         client.get(url, headers=headers).raise_for_status()  # warm
-        for _ in range(n):
+        for i in range(n):
+            target = url.replace("T00:00:00Z&", f"T00:00:{(i + 1) % 60:02d}Z&", 1) if distinct else url
             t0 = time.perf_counter()
-            response = client.get(url, headers=headers)
+            response = client.get(target, headers=headers)
             samples.append((time.perf_counter() - t0) * 1000)
             if response.status_code != 200:
                 raise fd.BenchError(f"GET {url} -> {response.status_code}: {response.text[:300]}")
@@ -157,35 +173,69 @@ def main() -> int:
     seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
     print("   " + json.dumps(seed), flush=True)
 
+    busy = fd.warn_if_busy()
+    bare = fd.bare_reference("schedule")
     server = fd.Server(fd.WORKERS, fd.RESULTS / "server-schedule.log")
+    narrow_fields = "id,start,end,title,status,assignees"
     try:
         server.start()
         auth = {"Authorization": f"Bearer {key}"}
         month = f"{server.base}/v1/schedule-entries?start={WINDOW[0]}&end={WINDOW[1]}"
-        fd.step(f"HTTP: {REPEATS} sequential month-view GETs and {REPEATS} /healthz")
+        fd.step(f"HTTP: {REPEATS} sequential month-view GETs (full, and ?fields=) and {REPEATS} /healthz")
         http_month = timed_gets(month, auth, REPEATS)
+        http_cold = timed_gets(month, auth, min(REPEATS, 10), distinct=True)
+        http_narrow = timed_gets(f"{month}&fields={narrow_fields}", auth, REPEATS)
         http_bare = timed_gets(f"{server.base}/healthz", {}, REPEATS)
-        bare = {"endpoint": "GET /healthz", **fd.measure("schedule-bare", f"{server.base}/healthz", None, os.environ)}
+        env = {**os.environ, "BENCH_API_KEY": key}
+        healthz = {"endpoint": "GET /healthz", **fd.measure("schedule-healthz", f"{server.base}/healthz", None, env)}
+        wrk_month = {
+            "endpoint": "GET month view, 10 conn",
+            **fd.measure("schedule-month", month, fd.BENCH / "auth.lua", env, connections=10),
+        }
     finally:
         server.stop()
 
     print()
     print(f"Schedule benchmark: {seed['masters']} masters, {seed['overrides']} overrides, DTSTART 10 years back")
     print(f"month view (31 days): {seed['instances_in_month']} instances, {seed['queries']} queries")
-    print(f"  server (selector + render)  p50 {seed['server_p50_ms']:>8.1f} ms   p99 {seed['server_p99_ms']:>8.1f} ms")
-    print(f"  same, no fast-forward       p50 {seed['without_fast_forward_ms']:>8.1f} ms")
-    print(f"  HTTP month view             p50 {http_month['p50_ms']:>8.1f} ms   p99 {http_month['p99_ms']:>8.1f} ms")
-    print(f"  HTTP /healthz               p50 {http_bare['p50_ms']:>8.1f} ms   p99 {http_bare['p99_ms']:>8.1f} ms")
-    wrk_line = f"{bare['requests_per_sec']:.0f} req/s, p50 {bare['p50_ms']:.2f} ms, p99 {bare['p99_ms']:.2f} ms"
-    print(f"  wrk /healthz: {wrk_line}")
+
+    def line(label, p50, p99=None, size=None):
+        tail = (f"   p99 {p99:>7.1f} ms" if p99 is not None else "") + (f"   {size / 1e6:.1f} MB" if size else "")
+        print(f"  {label:<48} p50 {p50:>7.1f} ms{tail}")
+
+    line("server, computed (select+expand+render+encode)", seed["server_p50_ms"], seed["server_p99_ms"])
+    line("same, expansion cache cold", seed["cold_cache_p50_ms"])
+    line("same, cold and no fast-forward", seed["without_fast_forward_ms"])
+    line("HTTP month view (window cache warm)", http_month["p50_ms"], http_month["p99_ms"], http_month["bytes"])
+    line("HTTP month view, cache missed each time", http_cold["p50_ms"], http_cold["p99_ms"], http_cold["bytes"])
+    line(f"HTTP ?fields={narrow_fields}", http_narrow["p50_ms"], http_narrow["p99_ms"], http_narrow["bytes"])
+    line("HTTP /healthz (sequential)", http_bare["p50_ms"], http_bare["p99_ms"])
+    print()
+    fd.print_table(
+        [(bare["json"], None), (bare["drf"], None), (healthz, bare["json"]), (wrk_month, bare["drf"])],
+        f"wrk, {fd.WORKERS} {fd.SERVER_KIND} workers each, ratios to the bare reference of this run",
+    )
+    targets = {
+        "server_p99_ms (computed)": fd.target(seed["server_p99_ms"], "<=", 100),
+        "http_p99_ms (window cache warm)": fd.target(http_month["p99_ms"], "<=", 150),
+        "http_p99_ms (cache missed)": fd.target(http_cold["p99_ms"], "<=", 150),
+    }
+    print()
+    fd.print_targets(targets)
     summary = {
         "benchmark": "schedule",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "config": {"masters": MASTERS, "repeats": REPEATS, "workers": fd.WORKERS, "window": WINDOW},
+        "cpu_busy_pct_before": round(busy, 1),
         "server": seed,
         "http_month": http_month,
+        "http_month_cold": http_cold,
+        "http_month_fields": http_narrow,
         "http_healthz": http_bare,
-        "wrk_healthz": bare,
+        "bare": bare,
+        "wrk_healthz": healthz,
+        "wrk_month": wrk_month,
+        "targets": targets,
     }
     path = fd.RESULTS / "schedule.json"
     path.write_text(json.dumps(summary, indent=2) + "\n")

@@ -30,8 +30,6 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import foundation as fd  # noqa: E402
 
-DB_NAME = "schedkit_bench_signals"
-REDIS_URL = "redis://127.0.0.1:6379/6"
 PHONES = int(os.environ.get("BENCH_PHONES", "50"))
 SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "4"))
 WS_PHONES = int(os.environ.get("BENCH_WS_PHONES", "10"))  # each ping fans out to every org socket
@@ -40,15 +38,8 @@ WS_WINDOW = 4  # pings in flight per phone socket
 LATENCY_RATE = int(os.environ.get("BENCH_LATENCY_RATE", "50"))  # 50 responders pinging every second
 LATENCY_SECONDS = 10.0
 
-fd.DB_NAME = DB_NAME
-fd.REDIS_URL = REDIS_URL
-fd.APP_ENV = {
-    **fd.APP_ENV,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-    "REDIS_URL": REDIS_URL,
-    "REDIS_KEY_PREFIX": "bench-signals",
-    "EMBEDDED_WORKER": "false",
-}
+fd.configure("signals", 6, EMBEDDED_WORKER="false")
+DB_NAME = fd.DB_NAME
 
 SEED_PHONES = """
 import json
@@ -283,9 +274,8 @@ def main() -> int:
         if fd.subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode != 0:
             raise fd.BenchError(f"{tool} not found (bench/run installs wrk)")
     keys = seed()
-    busy = fd.cpu_busy_pct()
-    if busy > 20:
-        print(f"!! CPU is {busy:.0f} % busy before the run: other work will skew the figures", flush=True)
+    fd.warn_if_busy()
+    reference = fd.bare_reference("signals")
     server = fd.Server(fd.WORKERS, fd.RESULTS / "signals-server.log")
     fd.signal.signal(fd.signal.SIGTERM, lambda *_: sys.exit(143))
     lua = fd.RESULTS / "signals-ping.lua"
@@ -318,8 +308,15 @@ def main() -> int:
         "note": "rows written include API keys' last_used_at (at most once a minute per key)",
     }
     results["server_log_problems"] = fd.server_log_problems(server.log_path)[:20]
+    results["bare_reference"] = reference
     bare, http, ws, lat = results["bare"], results["http"], results["ws"], results["http_latency"]
     print()
+    fd.print_table(
+        [(reference["json"], None), (reference["drf"], None), (bare, reference["json"]), (http, reference["drf"])],
+        "ratios to the bare reference (bench/bare, served the same way) of this run",
+    )
+    ws_pct = 100 * ws["pings_per_sec"] / reference["drf"]["requests_per_sec"]
+    print(f"ws pings/s as % of the bare one-query DRF view: {ws_pct:.1f} %")
     print(f"bare   GET /healthz                {bare['requests_per_sec']:>10.0f} req/s  p99 {bare['p99_ms']:.1f} ms")
     print(f"http   POST /v1/signals/beacon     {http['requests_per_sec']:>10.0f} pings/s p99 {http['p99_ms']:.1f} ms")
     print(

@@ -1,18 +1,41 @@
-"""Django's Redis cache with one connection pool per process.
+"""Django's Redis cache with one bounded, blocking connection pool per process.
 
 Under ASGI every request runs in its own context, and Django's `caches` are context-local:
 the stock backend therefore builds a new client, a new connection pool and a new TCP
 connection to Redis for every request (profiled: ~15 % of an API request's time), and a new
 redis-py client object for every command (~0.2 ms each). Pools and clients are thread-safe,
-so this backend shares one of each per server URL for the whole process."""
+so this backend shares one of each per server URL for the whole process.
 
+Back-pressure, not errors (issue 17): the pool is a `redis.BlockingConnectionPool` — a
+request that finds every connection busy waits up to `timeout` seconds (settings
+REDIS_POOL_TIMEOUT) instead of failing with MaxConnectionsError. Reads and writes of cached
+*copies* degrade when Redis is busy or down: a read is a miss (callers fall back to the
+database, e.g. API keys and cached sessions) and a write is skipped, both logged. Deletes are
+not softened — an invalidation that did not happen must not pass silently (a revoked key
+would keep working from the cache) — and raise, which the API answers 503 SERVICE_BUSY."""
+
+import logging
 import threading
+import time
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
 _pools: dict = {}
 _clients: dict = {}
 _lock = threading.Lock()
+_last_warning = [0.0]
+
+
+def _warn(operation: str, exc: Exception) -> None:
+    now = time.monotonic()
+    if now - _last_warning[0] > 5:  # at most one line per 5 s: an outage must not flood the log
+        _last_warning[0] = now
+        logger.warning("cache %s skipped, Redis unavailable: %s", operation, exc)
 
 
 class SharedPoolRedisCacheClient(RedisCacheClient):
@@ -38,3 +61,45 @@ class SharedPoolRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = SharedPoolRedisCacheClient
+
+    # Copies degrade to a miss / a skipped write (see the module docstring).
+    def get(self, key, default=None, version=None):
+        try:
+            return super().get(key, default, version)
+        except REDIS_UNAVAILABLE as exc:
+            _warn("get", exc)
+            return default
+
+    def get_many(self, keys, version=None):
+        try:
+            return super().get_many(keys, version)
+        except REDIS_UNAVAILABLE as exc:
+            _warn("get_many", exc)
+            return {}
+
+    def has_key(self, key, version=None):
+        try:
+            return super().has_key(key, version)
+        except REDIS_UNAVAILABLE as exc:
+            _warn("has_key", exc)
+            return False
+
+    def set(self, key, value, timeout=None, version=None):
+        try:
+            return super().set(key, value, timeout, version)
+        except REDIS_UNAVAILABLE as exc:
+            _warn("set", exc)
+
+    def set_many(self, data, timeout=None, version=None):
+        try:
+            return super().set_many(data, timeout, version)
+        except REDIS_UNAVAILABLE as exc:
+            _warn("set_many", exc)
+            return list(data)
+
+    def touch(self, key, timeout=None, version=None):
+        try:
+            return super().touch(key, timeout, version)
+        except REDIS_UNAVAILABLE as exc:
+            _warn("touch", exc)
+            return False

@@ -6,6 +6,7 @@ Redis broker and separate worker/beat processes in production."""
 import logging
 import threading
 
+from celery import current_app
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,7 @@ def start_embedded_worker() -> bool:
     from celery.beat import EmbeddedService
     from celery.worker import WorkController
 
-    from schedkit.celery import app
-
+    app = current_app  # the project's Celery app (schedkit.celery sets itself current)
     worker = WorkController(
         app=app,
         pool_cls="solo",

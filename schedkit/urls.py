@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularJSONAPIView,
     SpectacularRedocView,
@@ -9,6 +9,7 @@ from drf_spectacular.views import (
 
 from apps.accounts import views as account_views
 from apps.orgs import views as org_views
+from schedkit.api.problems import api_not_found
 from schedkit.ops import views as ops_views
 
 api_v1 = [
@@ -21,12 +22,15 @@ api_v1 = [
     path("", include("apps.bookings.api.urls")),
     path("", include("apps.dispatch.api.urls")),
     path("auth/link", account_views.magic_link, name="auth-link"),
+    re_path(r"^.*$", api_not_found, name="api-not-found"),  # last: unknown → problem+json 404
 ]
 
 # The admin API (/admin/v1/…): admin, manager or frontdesk roles (SPEC §2).
 admin_api_v1 = [
     path("", include("apps.scheduling.api.admin_urls")),
     path("", include("apps.bookings.api.admin_urls")),
+    path("", include("apps.events.api.admin_urls")),
+    re_path(r"^.*$", api_not_found, name="admin-api-not-found"),  # never falls into the Django admin
 ]
 
 urlpatterns = [

@@ -6,7 +6,7 @@ import factory
 
 from apps.accounts.models import ApiKey, User
 from apps.accounts.services import api_key_create
-from apps.events.models import Event
+from apps.events.models import Event, WebhookDelivery, WebhookEndpoint
 from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
 from apps.orgs.tenancy import Actor
 from tests import tenancy
@@ -96,6 +96,18 @@ def _api_key(org):
 @tenancy.register(Event)
 def _event(org):
     return Event.objects.create(org=org, type="test.harness", data={"secret": "org-a"})
+
+
+@tenancy.register(WebhookEndpoint)
+def _endpoint(org):
+    return WebhookEndpoint.objects.create(org=org, url="http://127.0.0.1:9/hook", secret="whsec_c2VjcmV0c2VjcmV0")
+
+
+@tenancy.register(WebhookDelivery)
+def _delivery(org):
+    event = Event.objects.create(org=org, type="booking.created", data={})
+    endpoint = _endpoint(org)
+    return WebhookDelivery.objects.create(org=org, event=event, endpoint=endpoint, url=endpoint.url)
 
 
 # Each app registers its own models with the harness in tests/<app>/factories.py.

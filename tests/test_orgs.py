@@ -4,7 +4,9 @@ import re
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.models import User
 from apps.orgs.models import Membership, Role, TeamMember
@@ -112,3 +114,20 @@ def test_fast_member_rendering_matches_the_declared_fields(owner, make_member):
     serializer = MembershipSerializer()
     generic = serializers.ModelSerializer.to_representation(serializer, member)
     assert serializer.to_representation(member) == generic
+    row = Membership.objects.filter(pk=member.pk).values(*MembershipSerializer.ROW_COLUMNS).get()
+    assert MembershipSerializer.render_row(row) == generic
+
+
+def test_members_list_is_one_query_whatever_the_page(owner, make_member):
+    client = key_client(owner)
+    url = f"/v1/orgs/{owner.org.slug}/members?page_size=2"
+    client.get(url)  # the key is resolved (and cached) once
+    counts = []
+    for extra in (0, 30):
+        for _ in range(extra):
+            make_member(owner.org, Role.MEMBER)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url.replace("page_size=2", "page_size=50"))
+        assert response.status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1] == 1, counts

@@ -1,14 +1,17 @@
-"""Who may do what: every action declared, and the role × endpoint matrix of SPEC §2."""
+"""Who may do what: every action declares its roles, every route is declared for the role
+matrix (tests/test_role_matrix.py, which also calls every route anonymously) and the tenancy
+harness, and the declared roles are SPEC §2's."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework.test import APIClient
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
 
-from apps.orgs.models import Membership, Role, Team
+from apps.orgs.models import Membership, Role
 from schedkit.api.views import SchedKitMixin, SchedKitViewSet
+from tests import routes
 from tests.conftest import key_client
-from tests.factories import MembershipFactory, TeamFactory
-from tests.routes import api_routes
+from tests.routes import NON_API_ROUTES, ROUTES, SPEC_ROLES, api_routes
 
 ALL = list(Role.values)
 
@@ -36,63 +39,39 @@ def test_an_undeclared_action_is_refused_loudly(owner):
             raise AssertionError("must not run")
 
     view = Careless.as_view({"post": "create"})
-    from rest_framework.test import APIRequestFactory
-
     request = APIRequestFactory().post("/x", {}, format="json")
     with pytest.raises(ImproperlyConfigured, match="does not declare"):
         view(request)
 
 
-def _team(org):
-    return Team.objects.filter(org=org, slug="alpha").first() or TeamFactory(org=org, slug="alpha")
+def test_every_route_is_declared_for_the_matrix_and_the_harness():
+    """A routed action without a declaration in tests/routes.py ROUTES fails here."""
+    missing, seen = [], set()
+    for route in api_routes():
+        for method, action in route.methods_and_actions:
+            seen.add((route.name, action))
+            if routes.declaration(route, action) is None:
+                missing.append(f'ROUTES["{route.name}"]["{action}"]  ({method.upper()} {route.path})')
+    assert not missing, "declare these in tests/routes.py ROUTES (see its docstring):\n  " + "\n  ".join(missing)
+    stale = [f"{name}/{action}" for name, calls in ROUTES.items() for action in calls if (name, action) not in seen]
+    assert not stale, f"tests/routes.py ROUTES declares routes that no longer exist: {stale}"
+    other = [
+        f"{regex} (name={pattern.name!r})"
+        for regex, pattern in routes.all_api_patterns()
+        if not issubclass(getattr(pattern.callback, "cls", type), APIView) and pattern.name not in NON_API_ROUTES
+    ]
+    assert not other, f"non-DRF API routes: declare them in tests/routes.py NON_API_ROUTES with their test: {other}"
 
 
-def _target(org):
-    return MembershipFactory(org=org, role=Role.MEMBER)
-
-
-# (method, path template, body, roles allowed, success status)
-MATRIX = [
-    ("get", "/v1/orgs/{org}", None, ALL, 200),
-    ("patch", "/v1/orgs/{org}", {"name": "Renamed"}, ["owner", "admin"], 200),
-    ("get", "/v1/orgs/{org}/members", None, ALL, 200),
-    ("get", "/v1/orgs/{org}/members/{member}", None, ALL, 200),
-    ("patch", "/v1/orgs/{org}/members/{member}", {"skills": ["first-aid"]}, ["owner", "admin"], 200),
-    ("delete", "/v1/orgs/{org}/members/{member}", None, ["owner", "admin"], 204),
-    ("get", "/v1/orgs/{org}/invites", None, ["owner", "admin"], 200),
-    ("post", "/v1/orgs/{org}/invites", {"email": "new@example.test", "role": "member"}, ["owner", "admin"], 201),
-    ("get", "/v1/orgs/{org}/teams", None, ALL, 200),
-    ("post", "/v1/orgs/{org}/teams", {"slug": "bravo", "name": "Bravo"}, ["owner", "admin", "manager"], 201),
-    ("get", "/v1/orgs/{org}/teams/alpha", None, ALL, 200),
-    ("patch", "/v1/orgs/{org}/teams/alpha", {"routing_strategy": "random"}, ["owner", "admin", "manager"], 200),
-    ("delete", "/v1/orgs/{org}/teams/alpha", None, ["owner", "admin", "manager"], 204),
-    ("get", "/v1/orgs/{org}/teams/alpha/members", None, ALL, 200),
-    ("post", "/v1/orgs/{org}/teams/alpha/members", {"membership_id": "{member}"}, ["owner", "admin", "manager"], 201),
-    ("get", "/v1/api-keys", None, ALL, 200),
-    ("post", "/v1/api-keys", {"name": "bot"}, ALL, 201),
-    ("get", "/v1/events", None, ALL, 200),
-]
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("role", ALL)
-@pytest.mark.parametrize(
-    ("method", "template", "body", "allowed", "success"), MATRIX, ids=[f"{m[0]} {m[1]}" for m in MATRIX]
-)
-def test_role_matrix(org, make_member, role, method, template, body, allowed, success):
-    make_member(org, Role.OWNER)  # the org always keeps an owner
-    caller = make_member(org, role)
-    _team(org)
-    member = _target(org)
-    fill = {"org": org.slug, "member": member.pk}
-    path = template.format(**fill)
-    payload = {k: (v.format(**fill) if isinstance(v, str) else v) for k, v in (body or {}).items()} or None
-    response = getattr(key_client(caller), method)(path, payload, format="json")
-    expected = success if role in allowed else 403
-    assert response.status_code == expected, (role, response.content)
-    if expected == 403:
-        assert response.json()["code"] == "PERMISSION_DENIED"
-        assert Membership.objects.filter(pk=member.pk).exists()
+def test_declared_roles_match_the_spec():
+    """Each view's `action_roles` is the SPEC §2 capability its route declaration names."""
+    wrong = []
+    for case in routes.cases():
+        declared, spec = case.route.cls.action_roles[case.action], SPEC_ROLES[case.call.spec]
+        if declared != spec:
+            show = lambda roles: roles if isinstance(roles, str) else sorted(map(str, roles))  # noqa: E731
+            wrong.append(f"{case.id} ({case.action}): declares {show(declared)}, SPEC {case.call.spec} = {show(spec)}")
+    assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -107,20 +86,3 @@ def test_only_owners_grant_owner_and_the_last_owner_stays(org, make_member):
     assert response.status_code == 409 and response.json()["code"] == "LAST_OWNER"
     assert owner_client.delete(f"/v1/orgs/{org.slug}/members/{owner.pk}").status_code == 409
     assert Membership.objects.get(pk=owner.pk).role == Role.OWNER
-
-
-@pytest.mark.django_db(transaction=True)
-def test_anonymous_gets_401_everywhere_but_public_endpoints(org):
-    client = APIClient()
-    for route in api_routes():
-        declared = route.cls.action_roles
-        if all(declared.get(action) == "public" for _, action in route.methods_and_actions):
-            continue
-        if route.kwarg_names:
-            continue  # covered through the concrete paths below
-        for method, action in route.methods_and_actions:
-            if declared[action] == "public":
-                continue
-            response = getattr(client, method)("/" + route.route, {}, format="json")
-            assert response.status_code == 401, (route.route, method)
-    assert client.get(f"/v1/orgs/{org.slug}/teams").status_code == 401

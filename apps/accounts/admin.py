@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.accounts.models import ApiKey, LoginCode, User
-from apps.accounts.services import api_key_revoke_staff
+from apps.accounts.services import api_key_cache_invalidate, api_key_revoke_staff
 from apps.orgs.models import Membership
 
 
@@ -38,8 +38,6 @@ class UserAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        from apps.accounts.services import api_key_cache_invalidate
-
         api_key_cache_invalidate(user_id=form.instance.pk)  # deactivation or role edits apply at once
 
 

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.db import models
 
-from apps.bookings.models import Booking, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from apps.bookings.pii import mask_email
+from apps.bookings.models import Booking, EventType
+from apps.bookings.pii import PIIDecryptError, mask_email
 
 # Django 6 assumes https for scheme-less URLs; opt in now (no RemovedInDjango60Warning).
 URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
@@ -41,51 +41,8 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.display(description="email")
     def masked_email(self, obj):
-        value = obj.attendee_email
+        try:
+            value = obj.attendee_email
+        except PIIDecryptError:
+            return "⚠ undecryptable (see the log)"  # never a blank that looks like "no email"
         return mask_email(value) if value else ""
-
-
-@admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
-    formfield_overrides = URL_FIELDS_HTTPS
-    list_display = ["url", "org", "event_prefix", "active", "created_at"]
-    list_filter = ["active"]
-    search_fields = ["url"]
-    readonly_fields = ["id", "secret", "created_at", "updated_at"]
-    raw_id_fields = ["org"]
-
-
-class AttemptInline(admin.TabularInline):
-    model = WebhookAttempt
-    extra = 0
-    fields = ["created_at", "status_code", "error", "duration_ms"]
-    readonly_fields = fields
-    can_delete = False
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    formfield_overrides = URL_FIELDS_HTTPS
-    list_display = ["url", "event", "status", "attempts", "next_attempt_at", "created_at"]
-    list_filter = ["status"]
-    search_fields = ["url"]
-    readonly_fields = ["id", "secret", "created_at", "updated_at"]
-    raw_id_fields = ["org", "event", "endpoint"]
-    inlines = [AttemptInline]
-    actions = ["redeliver"]
-
-    @admin.action(description="Redeliver now")
-    def redeliver(self, request, queryset):
-        from apps.bookings.webhooks import webhook_redeliver
-
-        for delivery in queryset:
-            webhook_redeliver(actor=None, delivery=delivery)
-
-
-@admin.register(WebhookAttempt)
-class WebhookAttemptAdmin(admin.ModelAdmin):
-    list_display = ["delivery", "status_code", "error", "duration_ms", "created_at"]
-    list_filter = ["status_code"]
-    search_fields = ["error"]
-    readonly_fields = ["id", "created_at", "updated_at"]
-    raw_id_fields = ["org", "delivery"]

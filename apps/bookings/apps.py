@@ -6,7 +6,7 @@ class BookingsConfig(AppConfig):
     label = "bookings"
 
     def ready(self):
-        from apps.bookings import webhooks  # noqa: F401 - registers the booking.* delivery handler
+        from apps.bookings import delivery, webhooks  # noqa: F401 - register the booking.* emails and webhook target
         from apps.bookings.selectors import booking_busy
         from apps.scheduling.freebusy import register_busy_source
 

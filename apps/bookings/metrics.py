@@ -2,6 +2,10 @@
 
 from prometheus_client import Counter, Histogram
 
+from schedkit.ops.multiproc import ensure_multiprocess_dir
+
+ensure_multiprocess_dir()  # before the first metric: its file goes into that folder
+
 EXPOSED_SLOTS = Histogram(
     "exposed_slots_count", "Slots exposed per /v1/slots answer", ["scope"], buckets=(0, 1, 2, 3, 4, 5, 10, 50)
 )
@@ -11,4 +15,3 @@ HOLD_TO_CONFIRM = Histogram(
     buckets=(1000, 5000, 15000, 30000, 60000, 120000, 300000, 600000),
 )
 BOOKING_CONFLICTS = Counter("booking_conflicts_total", "Booking attempts refused by a conflict", ["code"])
-WEBHOOK_ATTEMPTS = Counter("webhook_delivery_attempts_total", "Webhook delivery attempts", ["outcome"])

@@ -1,4 +1,4 @@
-"""Event types, bookings (holds included), PII at rest, webhook endpoints and attempts."""
+"""Event types and bookings (holds included), PII at rest. Webhooks live in apps.events."""
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -129,52 +129,3 @@ class Booking(OrgOwnedModel):
     @property
     def attendee_phone(self) -> str:
         return decrypt(self.attendee_phone_enc)
-
-
-class WebhookEndpoint(OrgOwnedModel):
-    url = models.URLField()
-    secret = models.CharField(max_length=100, help_text="whsec_… (Standard Webhooks)")
-    event_prefix = models.CharField(max_length=64, default="booking.")
-    active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self):
-        return self.url
-
-
-class WebhookDelivery(OrgOwnedModel):
-    """One event to one URL; retried with backoff until delivered or given up (~1 day)."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        DELIVERED = "delivered"
-        FAILED = "failed"
-
-    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="+")
-    endpoint = models.ForeignKey(WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    url = models.URLField()
-    secret = models.CharField(max_length=100)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self):
-        return f"{self.url} {self.status}"
-
-
-class WebhookAttempt(OrgOwnedModel):
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self):
-        return f"{self.status_code or self.error}"

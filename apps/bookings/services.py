@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from apps.bookings import metrics
+from apps.bookings.emails import manage_token
 from apps.bookings.models import ACTIVE_STATUSES, Booking, EventType
 from apps.bookings.pii import blind_index, encrypt
 from apps.bookings.selectors import host_is_free
@@ -29,7 +30,8 @@ from apps.scheduling.locks import lock_person_time
 from apps.scheduling.models import Person, SlotInstance
 from apps.scheduling.services import slot_seats_change
 from schedkit.api.problems import Problem
-from schedkit.tokens import new_token
+from schedkit.ids import uuid7
+from schedkit.tokens import token_hash
 
 HOLD_TTL = timedelta(minutes=10)
 logger = logging.getLogger(__name__)
@@ -266,7 +268,12 @@ def booking_cancel(*, actor_or_none, booking: Booking, reason: str = "") -> Book
         booking.cancelled_at = timezone.now()
         booking.cancel_reason = reason[:500]
         booking.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
-        publish_on_commit(org=booking.org, type="booking.cancelled", data={**booking_data(booking), "reason": reason})
+        cancelled_by = getattr(getattr(actor_or_none, "user", None), "pk", None)  # None: the attendee's link
+        publish_on_commit(
+            org=booking.org,
+            type="booking.cancelled",
+            data={**booking_data(booking), "reason": reason, "cancelled_by_user_id": cancelled_by},
+        )
     return booking
 
 
@@ -406,7 +413,9 @@ def booking_book(
     """A public booking of an event type (a person's, or a team's by its routing strategy).
     Returns the booking and the raw manage token for the cancel/reschedule/confirm links."""
     end_at = start_at + timedelta(minutes=event_type.duration_minutes)
-    raw, hashed = new_token()
+    booking_id = uuid7()
+    raw = manage_token(booking_id)  # derived, so every later email can carry the same links
+    hashed = token_hash(raw)
     with transaction.atomic():
         team_member = None
         if event_type.team_id:
@@ -425,6 +434,7 @@ def booking_book(
                 raise _slot_full()
             raise Problem(409, "SLOT_UNAVAILABLE", "Time unavailable", "That time is not bookable; pick another.")
         booking = Booking(
+            id=booking_id,
             org_id=event_type.org_id,
             event_type=event_type,
             person=person,
@@ -447,7 +457,6 @@ def booking_book(
         publish_on_commit(org=org, type="booking.created", data=booking_data(booking))
         if booking.status == Status.CONFIRMED:
             publish_on_commit(org=org, type="booking.confirmed", data=booking_data(booking))
-        _email_on_commit(booking, raw, "created")
     return booking, raw
 
 
@@ -472,26 +481,4 @@ def booking_host_decision(*, booking: Booking, accept: bool) -> Booking:
         if booking.status != Status.PENDING:
             raise Problem(409, "BOOKING_NOT_PENDING", "Booking is not pending", f"The booking is {booking.status}.")
         booking = _host_decide(booking=booking, accept=accept, now=timezone.now())
-        _email_on_commit(booking, None, "confirmed" if accept else "declined")
     return booking
-
-
-def _email_on_commit(booking: Booking, raw_token: str | None, kind: str) -> None:
-    from apps.bookings.tasks import send_booking_email
-
-    booking_id = str(booking.pk)
-    transaction.on_commit(lambda: _enqueue(send_booking_email, booking_id, raw_token, kind))
-
-
-def _enqueue(task, *args) -> None:
-    """Hand a booking email to Celery. The email carries the only copy of the manage links
-    (the token is stored hashed), so when the broker is down it is sent here and now
-    rather than lost; a failure of either never fails the booking."""
-    try:
-        task.delay(*args)
-    except Exception:  # noqa: BLE001 - broker down: send inline instead
-        logger.warning("could not enqueue %s; running it inline", task.name)
-        try:
-            task(*args)
-        except Exception:  # noqa: BLE001 - delivery never fails the booking
-            logger.exception("%s failed inline", task.name)

@@ -7,6 +7,6 @@ app_name = "bookings"
 urlpatterns = [
     path("book/manage/<str:token>/<str:operation>", views.manage_page, name="manage"),
     path("book/host/<str:token>/<str:decision>", views.host_decision_page, name="host-decision"),
-    path("book/<slug:username>/<slug:event_slug>", views.person_book_page, name="person-book"),
-    path("book/<slug:org_slug>/<slug:team_slug>/<slug:event_slug>", views.team_book_page, name="team-book"),
+    path("book/<slug:username>/<slug:event_slug>", views.person_book, name="person-book"),
+    path("book/<slug:org_slug>/<slug:team_slug>/<slug:event_slug>", views.team_book, name="team-book"),
 ]

@@ -8,16 +8,22 @@ from django import forms
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from apps.bookings import selectors, services
+from apps.bookings.api.views import PersonBookView, TeamBookView
 from apps.bookings.emails import manage_urls
 from apps.orgs.models import validate_timezone
+from schedkit.api.fields import BoundedFormDateTimeField, moment_problem, parse_day
 from schedkit.api.problems import Problem
+from schedkit.api.throttling import client_ident, rate_wait
+
+JSON_TYPES = ("application/json", "application/problem+json")
 
 
 class BookForm(forms.Form):
-    start_time = forms.DateTimeField()
+    start_time = BoundedFormDateTimeField()
     attendee_name = forms.CharField(max_length=200)
     attendee_email = forms.EmailField()
     attendee_phone = forms.RegexField(r"^\+?[0-9 ()-]{5,30}$", required=False)
@@ -25,10 +31,10 @@ class BookForm(forms.Form):
 
 
 def _day(request, tz_name: str) -> date:
-    try:
-        return date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date() + timedelta(days=1)
+    """The day asked for (?date=), or tomorrow when it is absent, malformed or out of range."""
+    return parse_day(request.GET.get("date")) or (
+        timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date() + timedelta(days=1)
+    )
 
 
 def _tz(request, default: str) -> str:
@@ -40,12 +46,32 @@ def _tz(request, default: str) -> str:
     return name
 
 
+def _booking_rate_wait(request) -> int | None:
+    """Booking POSTs from pages share the API's per-address budget (THROTTLE_RATES["booking"])."""
+    wait = rate_wait("booking", client_ident(request))
+    return None if wait is None else int(wait) + 1
+
+
+def _too_many(context: dict, wait: int) -> int:
+    context["error"] = f"Too many attempts from your address; try again in {wait} seconds."
+    return 429
+
+
+def _with_retry_after(response, wait: int | None):
+    if wait is not None:
+        response["Retry-After"] = str(wait)
+    return response
+
+
 def _render_booking_page(request, event_type, slots_for, default_tz):
     tz_name = _tz(request, default_tz)
     day = _day(request, tz_name)
     context = {"event_type": event_type, "day": day, "tz_name": tz_name, "form": BookForm()}
     status = 200
-    if request.method == "POST":
+    wait = _booking_rate_wait(request) if request.method == "POST" else None
+    if wait is not None:
+        status = _too_many(context, wait)
+    elif request.method == "POST":
         form = BookForm(request.POST)
         context["form"] = form
         if form.is_valid():
@@ -76,9 +102,30 @@ def _render_booking_page(request, event_type, slots_for, default_tz):
     ]
     context["prev_day"], context["next_day"] = day - timedelta(days=1), day + timedelta(days=1)
     template = "bookings/partials/slots.html" if getattr(request, "htmx", False) else "bookings/book.html"
-    return render(request, template, context, status=status)
+    return _with_retry_after(render(request, template, context, status=status), wait)
 
 
+def _json_booking(request) -> bool:
+    return request.method == "POST" and (request.content_type or "").split(";")[0].strip() in JSON_TYPES
+
+
+@csrf_exempt  # a JSON call is the API's (its own auth rules); the form page below checks CSRF
+def person_book(request, username, event_slug):
+    """POST /book/{username}/{event_slug} with a JSON body is the booking call of the API
+    (POST /v1/book/…: same service, idempotency and throttle); anything else is the page."""
+    if _json_booking(request):
+        return PersonBookView.as_view()(request, username=username, event_slug=event_slug)
+    return person_book_page(request, username, event_slug)
+
+
+@csrf_exempt
+def team_book(request, org_slug, team_slug, event_slug):
+    if _json_booking(request):
+        return TeamBookView.as_view()(request, org_slug=org_slug, team_slug=team_slug, event_slug=event_slug)
+    return team_book_page(request, org_slug, team_slug, event_slug)
+
+
+@csrf_protect
 @require_http_methods(["GET", "POST"])
 def person_book_page(request, username, event_slug):
     event_type = selectors.person_event_type(username=username, slug=event_slug)
@@ -90,6 +137,7 @@ def person_book_page(request, username, event_slug):
     return _render_booking_page(request, event_type, slots_for, person.tz_name)
 
 
+@csrf_protect
 @require_http_methods(["GET", "POST"])
 def team_book_page(request, org_slug, team_slug, event_slug):
     event_type = selectors.team_event_type(org_slug=org_slug, team_slug=team_slug, slug=event_slug)
@@ -108,7 +156,10 @@ def manage_page(request, token, operation):
     tz_name = booking.timezone or (booking.person.tz_name if booking.person_id else "UTC")
     context = {"booking": booking, "operation": operation, "tz_name": tz_name, "token": token}
     status = 200
-    if request.method == "POST":
+    wait = _booking_rate_wait(request) if request.method == "POST" else None
+    if wait is not None:
+        status = _too_many(context, wait)
+    elif request.method == "POST":
         try:
             if operation == "cancel":
                 booking = services.booking_cancel(
@@ -118,6 +169,8 @@ def manage_page(request, token, operation):
                 start = datetime.fromisoformat(request.POST.get("start_time", ""))
                 if start.tzinfo is None:
                     raise Problem(400, "VALIDATION_ERROR", "Invalid input", "start_time needs a UTC offset.")
+                if moment_problem(start):
+                    raise Problem(400, "VALIDATION_ERROR", "Invalid input", f"start_time: {moment_problem(start)}")
                 booking = services.booking_reschedule(actor_or_none=None, booking=booking, new_start=start)
             context.update(booking=booking, done=True)
         except ValueError:
@@ -135,7 +188,7 @@ def manage_page(request, token, operation):
             next_day=day + timedelta(days=1),
             slots=[{**s, "label": s["start"].astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")} for s in slots],
         )
-    return render(request, "bookings/manage.html", context, status=status)
+    return _with_retry_after(render(request, "bookings/manage.html", context, status=status), wait)
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,7 +11,7 @@ DEFAULTS = {
     "EVENTS_SSE_RETRY_MS": 3000,  # `retry:` sent first: how soon an EventSource reconnects
     "EVENTS_STREAM_REPLAY_LIMIT": 1000,  # persisted events replayed at most (Last-Event-ID, gaps)
     "EVENTS_STREAM_BACKOFF_MAX_SECONDS": 2.0,  # longest wait between channel-layer reconnect probes
-    "EVENTS_WS_QUEUE_SIZE": 1000,  # events waiting for one slow websocket before the oldest go
+    "EVENTS_WS_QUEUE_SIZE": 1000,  # events waiting for one slow websocket or SSE client before the oldest go
 }
 ALIASES = {
     "EVENTS_SSE_PING_SECONDS": "SIGNALS_SSE_PING_SECONDS",

@@ -1,20 +1,27 @@
 """The one way a change becomes an event: `publish_on_commit(org=…, type=…, data=…)`.
 
-Inside the caller's transaction it writes the event row (outbox); after commit, and only
-then, it broadcasts the envelope to the org's channel-layer group and hands the event to
-Celery for delivery. A rolled-back change publishes nothing. A failed broadcast or enqueue is
-logged and never fails the caller; the outbox relay re-enqueues undelivered events."""
+Inside the caller's transaction `publish_on_commit` writes the event row (outbox), already
+claimed by a lease for the enqueue that follows; after commit, and only then, it broadcasts
+the envelope to the org's channel-layer group and enqueues its dispatch. A rolled-back
+change publishes nothing.
+
+A failed enqueue follows `apps.events.enqueue`'s one policy: the event stays undispatched
+and the outbox relay picks it up when the lease runs out."""
 
 import json
 import logging
+import uuid
 from functools import partial
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils import timezone
 
+from apps.events.enqueue import enqueue_now, queued_lease
 from apps.events.models import Event
+from apps.events.tasks import dispatch_event
 from schedkit.ops import metrics
 
 logger = logging.getLogger(__name__)
@@ -44,18 +51,16 @@ async def abroadcast(org_id, envelope: dict) -> None:
     await get_channel_layer().group_send(org_group(org_id), {"type": "event.message", "event": envelope})
 
 
-def _after_commit(event_id, org_id, envelope):
-    from apps.events.tasks import dispatch_event
-
+def _after_commit(event_id, org_id, envelope, token):
     broadcast(org_id, envelope)
-    try:
-        dispatch_event.delay(str(event_id))
-    except Exception:  # noqa: BLE001 - broker down: the relay picks the event up later
-        logger.warning("could not enqueue delivery of event %s; the outbox relay will retry", event_id)
+    enqueue_now(dispatch_event, str(event_id), str(token))
 
 
 def publish_on_commit(*, org, type: str, data: dict) -> Event:
-    event = Event.objects.create(org=org, type=type, data=_plain(data))
+    token = uuid.uuid4()
+    event = Event.objects.create(
+        org=org, type=type, data=_plain(data), lease_until=timezone.now() + queued_lease(), lease_token=token
+    )
     metrics.EVENTS_PUBLISHED.labels(type).inc()
-    transaction.on_commit(partial(_after_commit, event.pk, org.pk, event.envelope(org.slug)))
+    transaction.on_commit(partial(_after_commit, event.pk, org.pk, event.envelope(org.slug), token))
     return event

@@ -1,40 +1,36 @@
-from datetime import timedelta
+"""Thin Celery tasks of the outbox: dispatch one event, deliver one webhook try, and the two
+sweeps beat runs (`EVENTS_RELAY_SECONDS`, `WEBHOOK_SWEEP_SECONDS`). None retries itself:
+the rows' leases and backoff drive every retry, so no second copy is ever queued."""
 
 from celery import shared_task
-from django.db import transaction
-from django.utils import timezone
 
-from apps.events.delivery import handlers_for
-from apps.events.models import Event
-
-RELAY_AFTER = timedelta(seconds=30)
+from apps.events import outbox, webhooks
+from apps.events.enqueue import enqueue_now
 
 
-@shared_task(
-    name="events.dispatch", autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600, max_retries=None
-)
-def dispatch_event(event_id: str) -> bool:
-    """Hand one event to its delivery handlers, exactly once (row lock + dispatched_at)."""
-    with transaction.atomic():
-        event = Event.objects.select_for_update().filter(pk=event_id, dispatched_at__isnull=True).first()
-        if event is None:
-            return False  # already dispatched (a relay duplicate) or gone
-        for handler in handlers_for(event.type):
-            handler(event)
-        event.dispatched_at = timezone.now()
-        event.save(update_fields=["dispatched_at", "updated_at"])
-    return True
+@shared_task(name="events.dispatch")
+def dispatch_event(event_id: str, lease_token: str | None = None) -> str:
+    return outbox.event_dispatch(event_id=event_id, lease_token=lease_token)
 
 
 @shared_task(name="events.outbox_relay")
 def outbox_relay(limit: int = 500) -> int:
-    """Re-enqueue events whose hand-off never happened (broker outage, killed process)."""
-    cutoff = timezone.now() - RELAY_AFTER
-    ids = list(
-        Event.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
-        .order_by("created_at")
-        .values_list("id", flat=True)[:limit]
-    )
-    for event_id in ids:
-        dispatch_event.delay(str(event_id))
-    return len(ids)
+    """Enqueue the events whose lease ran out (enqueue refused, worker killed, backoff over)."""
+    claims = outbox.outbox_claim_due(limit=limit)
+    for event_id, token in claims:
+        enqueue_now(dispatch_event, event_id, token)
+    return len(claims)
+
+
+@shared_task(name="events.webhook_deliver")
+def webhook_deliver(delivery_id: str, lease_token: str | None = None) -> str:
+    return webhooks.deliver(delivery_id, lease_token)
+
+
+@shared_task(name="events.webhook_sweep")
+def webhook_sweep(limit: int = 500) -> int:
+    """Enqueue the webhook tries whose backoff (or a lost task's lease) has run out."""
+    claims = webhooks.deliveries_claim_due(limit=limit)
+    for delivery_id, token in claims:
+        enqueue_now(webhook_deliver, delivery_id, token)
+    return len(claims)

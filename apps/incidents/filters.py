@@ -3,13 +3,14 @@
 from django_filters import rest_framework as filters
 
 from apps.incidents.models import Incident, Priority, Source, Status
+from schedkit.api.filters import StrictFilterSet
 
 
 class _CsvChoiceFilter(filters.BaseInFilter, filters.ChoiceFilter):
     pass
 
 
-class IncidentFilter(filters.FilterSet):
+class IncidentFilter(StrictFilterSet):
     status = _CsvChoiceFilter(choices=Status.choices, help_text="One or more, comma-separated: open,in_progress")
     priority = _CsvChoiceFilter(choices=Priority.choices, help_text="One or more, comma-separated")
     source = filters.ChoiceFilter(choices=Source.choices)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from apps.incidents import clock
 from apps.orgs.models import Membership, OrgOwnedModel, OrgScopedQuerySet
 from apps.orgs.roles import SCHEDULERS
+from schedkit.api.throttling import validate_rate
 
 
 class Status(models.TextChoices):
@@ -197,6 +198,13 @@ class IntakeEndpoint(OrgOwnedModel):
     default_priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
     active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    rate_limit = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        validators=[validate_rate],
+        help_text='Requests allowed per token, e.g. "600/min"; empty: the THROTTLE_INTAKE default',
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -233,6 +233,22 @@ def incident_transition(*, actor, incident: Incident, to: str, note: str = "", a
     return incident
 
 
+def incident_patch(
+    *, actor, incident: Incident, status: str | None = None, assignees: Iterable[Membership] | None = None, **changes
+) -> Incident:
+    """PATCH /v1/incidents/{id}: field edits, the assignee set and a status move, all or
+    nothing, each through its own service (so the same roles and the same state machine
+    apply). Asking for the current status changes nothing."""
+    with transaction.atomic():
+        if changes:
+            incident = incident_update(actor=actor, incident=incident, **changes)
+        if assignees is not None:
+            incident = incident_assign(actor=actor, incident=incident, assignees=assignees)
+        if status is not None and status != incident.status:
+            incident = incident_transition(actor=actor, incident=incident, to=status)
+    return incident
+
+
 # --- assignment and comments ---------------------------------------------------------------
 
 
@@ -320,7 +336,7 @@ def breach_recipients(incident: Incident) -> list[str]:
 # --- intake --------------------------------------------------------------------------------
 
 
-def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority.NORMAL):
+def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority.NORMAL, rate_limit: str = ""):
     """Returns (endpoint, raw token); the raw token is shown once and stored hashed."""
     raw = "in_" + secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -328,6 +344,7 @@ def intake_endpoint_create(*, actor, name: str, default_priority: str = Priority
             org=actor.org,
             name=name,
             default_priority=default_priority,
+            rate_limit=rate_limit,
             token_hash=token_hash(raw),
             token_prefix=raw[:10],
         )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.accounts.services import api_key_cache_invalidate
+from apps.orgs.hooks import access_changed
 from apps.orgs.models import Invite, Membership, Org, Team, TeamMember
 
 
@@ -28,7 +28,7 @@ class OrgAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        api_key_cache_invalidate(org_id=obj.pk)  # e.g. deactivating the org stops its keys at once
+        access_changed(org_id=obj.pk)  # e.g. deactivating the org stops its keys at once
 
 
 @admin.register(Membership)
@@ -41,11 +41,11 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        api_key_cache_invalidate(org_id=obj.org_id, user_id=obj.user_id)  # a role edit applies at once
+        access_changed(org_id=obj.org_id, user_id=obj.user_id)  # a role edit applies at once
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        api_key_cache_invalidate(org_id=obj.org_id, user_id=obj.user_id)
+        access_changed(org_id=obj.org_id, user_id=obj.user_id)
 
 
 class TeamMemberInline(admin.TabularInline):

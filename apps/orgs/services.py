@@ -4,10 +4,12 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from apps.events.publish import publish_on_commit
+from apps.orgs.hooks import access_changed
 from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
 from apps.orgs.tasks import send_invite_email
 from schedkit.api.problems import Problem
@@ -49,16 +51,12 @@ def org_update(*, actor, org: Org, **changes) -> Org:
 
 def _forget_member_keys(membership: Membership) -> None:
     """API keys carry their user's role; a role change or removal must apply at once."""
-    from apps.accounts.services import api_key_cache_invalidate
-
     org_id, user_id = membership.org_id, membership.user_id
-    transaction.on_commit(lambda: api_key_cache_invalidate(org_id=org_id, user_id=user_id))
+    transaction.on_commit(lambda: access_changed(org_id=org_id, user_id=user_id))
 
 
 def _forget_org_keys(org_id) -> None:
-    from apps.accounts.services import api_key_cache_invalidate
-
-    transaction.on_commit(lambda: api_key_cache_invalidate(org_id=org_id))
+    transaction.on_commit(lambda: access_changed(org_id=org_id))
 
 
 # Role rank for "downgrade": a move to a lower or sideways role ends the open streams.
@@ -208,9 +206,7 @@ def team_member_remove(*, actor, team_member: TeamMember) -> None:
 
 
 def invite_create(*, actor, email: str, role: str = Role.MEMBER) -> Invite:
-    from apps.accounts.models import normalize_email
-
-    email = normalize_email(email)
+    email = get_user_model().normalize_email(email)
     if role == Role.OWNER and actor.role != Role.OWNER:
         raise Problem(403, "OWNER_REQUIRED", "Owner required", "Only an owner may invite an owner.")
     if Membership.objects.filter(org=actor.org, user__email=email).exists():
@@ -242,8 +238,7 @@ def invite_revoke(*, actor, invite: Invite) -> Invite:
 def invite_accept(*, token: str, user=None):
     """Accept by link: the link was emailed, so opening it proves the address (as a magic
     link does). Returns (user, membership); the user is created if new."""
-    from apps.accounts.models import User
-
+    User = get_user_model()  # noqa: N806 - the user model, without importing accounts (a higher app)
     now = timezone.now()
     with transaction.atomic():
         invite = (

@@ -7,3 +7,23 @@ class SchedulingConfig(AppConfig):
 
     name = "apps.scheduling"
     label = "scheduling"
+
+    def ready(self):
+        # Imports here: models and receivers need the app registry (AppConfig.ready).
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from apps.incidents.models import Incident
+        from apps.orgs.models import Membership, TeamMember
+        from apps.scheduling import window_cache
+        from apps.scheduling.models import ScheduleEntry, ScheduleOverride
+
+        for model in (ScheduleEntry, ScheduleOverride, Membership, Incident):
+            post_save.connect(window_cache.on_org_owned_change, sender=model, dispatch_uid=f"window-{model.__name__}")
+            post_delete.connect(window_cache.on_org_owned_change, sender=model, dispatch_uid=f"window-{model.__name__}")
+        for through in (ScheduleEntry.assignees.through, ScheduleOverride.assignees.through):
+            uid = f"window-{through.__name__}"
+            m2m_changed.connect(window_cache.on_assignees_change, sender=through, dispatch_uid=uid)
+        for signal in (post_save, post_delete):
+            signal.connect(window_cache.on_team_member_change, sender=TeamMember, dispatch_uid="window-teammember")
+        post_save.connect(window_cache.on_user_change, sender=get_user_model(), dispatch_uid="window-user")

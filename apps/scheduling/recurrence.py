@@ -7,6 +7,7 @@ whole number of periods (which leaves the set of occurrences unchanged); COUNT r
 bounded by the series end cached on the master."""
 
 import calendar
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ from dateutil.rrule import rrule, rrulestr
 #: Most occurrences a COUNT may ask for, and most instances one window may return.
 MAX_COUNT = 5000
 MAX_INSTANCES_PER_WINDOW = 10_000
+#: Most occurrences one computation (a series end, a lookup) may step through: a rule whose
+#: answer needs more is refused (RecurrenceError), so no request costs seconds of CPU.
+EXPANSION_BUDGET = 20_000
 #: Frequencies a schedule entry may use (sub-hourly series are not planned work).
 ENTRY_FREQUENCIES = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 
@@ -199,7 +203,13 @@ def _fast_forward(rule: rrule, parts: dict[str, str], dtstart: datetime, target:
     freq = parts["FREQ"]
     interval = int(parts.get("INTERVAL", "1"))
     extra: dict = {}
-    if freq in ("DAILY", "WEEKLY"):
+    if freq == "HOURLY":
+        wall = target.replace(tzinfo=None) - dtstart.replace(tzinfo=None)
+        periods = int(wall.total_seconds() // 3600) // interval - 1
+        if periods <= 0:
+            return rule
+        new = dtstart + timedelta(hours=periods * interval)  # wall-clock, as dateutil steps
+    elif freq in ("DAILY", "WEEKLY"):
         span = interval * (7 if freq == "WEEKLY" else 1)
         periods = (target.date() - dtstart.date()).days // span - 1
         if periods <= 0:
@@ -223,7 +233,7 @@ def _fast_forward(rule: rrule, parts: dict[str, str], dtstart: datetime, target:
     if freq == "WEEKLY" and "BYDAY" not in parts:
         extra["byweekday"] = dtstart.weekday()
     for name, unit in (("BYHOUR", "byhour"), ("BYMINUTE", "byminute"), ("BYSECOND", "bysecond")):
-        if name not in parts:
+        if name not in parts and not (freq == "HOURLY" and name == "BYHOUR"):
             extra[unit] = getattr(dtstart, unit[2:])
     return rule.replace(dtstart=new, **extra)
 
@@ -287,7 +297,21 @@ def occurrence_starts(
     """UTC original starts of the occurrences overlapping [window_start, window_end).
 
     `series_end` (cached on the master) turns a COUNT rule into the same rule bounded by
-    UNTIL = its last occurrence, which may then start near the window like any other."""
+    UNTIL = its last occurrence, which may then start near the window like any other.
+
+    Results are kept per process, keyed by everything they depend on (the rule, the
+    master's start/end/zone/series end and the window): a master that changes any of these
+    gets a new key, so nothing needs invalidating; untouched masters of a calendar polled
+    month after month are expanded once (bench/README.md, schedule)."""
+    return list(_occurrence_starts_cached(rrule_text, start, end, timezone, window_start, window_end, series_end))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _occurrence_starts_cached(rrule_text, start, end, timezone, window_start, window_end, series_end) -> tuple:
+    return tuple(_occurrence_starts(rrule_text, start, end, timezone, window_start, window_end, series_end))
+
+
+def _occurrence_starts(rrule_text, start, end, timezone, window_start, window_end, series_end) -> list[datetime]:
     zone = ZoneInfo(timezone)
     duration = end - start
     parts = parse_rrule(rrule_text, timezone=timezone)
@@ -321,12 +345,41 @@ def series_end(rrule_text: str, start: datetime, end: datetime, timezone: str) -
         return None
     rule = build_rule(rrule_text, start, timezone, parts)
     if "UNTIL" in parts:
-        last = rule.before(datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC), inc=True)
+        # (a year-9999 UNTIL is clamped a year short, so no zone shift can overflow)
+        until = min(datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC), _LATEST)
+        last = _last_until(rule, parts, start.astimezone(ZoneInfo(timezone)), until.astimezone(ZoneInfo(timezone)))
     else:
         last = None
         for last in rule:  # noqa: B007 - bounded by COUNT <= MAX_COUNT
             pass
     return (last.astimezone(UTC) if last else start) + (end - start)
+
+
+_LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+
+
+def _budgeted_last(rule: rrule) -> datetime | None:
+    last = None
+    for steps, last in enumerate(rule):  # noqa: B007 - the rule stops at its UNTIL
+        if steps >= EXPANSION_BUDGET:
+            raise RecurrenceError(
+                "The series has too many occurrences to compute its end; give a COUNT or an earlier UNTIL."
+            )
+    return last
+
+
+def _last_until(rule: rrule, parts: dict[str, str], dtstart: datetime, until: datetime) -> datetime | None:
+    """The last occurrence at or before UNTIL without stepping from the first one (an UNTIL in
+    year 9999 would take seconds): search from DTSTARTs fast-forwarded to ever longer spans
+    before UNTIL; only a rule that cannot be fast-forwarded iterates from the start."""
+    for back in (timedelta(days=2), timedelta(days=40), timedelta(days=800), timedelta(days=8000)):
+        moved = _fast_forward(rule, parts, dtstart, until - back)
+        if moved is rule:
+            break  # not movable (a COUNT rule, or UNTIL is near): step from the start
+        last = _budgeted_last(moved)
+        if last is not None:
+            return last
+    return _budgeted_last(rule)
 
 
 def count_before(rrule_text: str, start: datetime, timezone: str, moment: datetime) -> int:
@@ -424,7 +477,10 @@ def _pattern_date(value, name: str) -> date | None:
 
 
 def instance_id(master_id, original_start: datetime) -> str:
-    return f"{master_id}_{original_start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    # '<master>_YYYYMMDDTHHMMSSZ', sliced out of isoformat() (strftime is 3x slower; a
+    # month view formats thousands of these)
+    iso = original_start.astimezone(UTC).isoformat()
+    return f"{master_id}_{iso[0:4]}{iso[5:7]}{iso[8:10]}T{iso[11:13]}{iso[14:16]}{iso[17:19]}Z"
 
 
 def parse_instance_id(value: str) -> tuple[uuid.UUID, datetime | None]:
@@ -487,6 +543,7 @@ def expand(master, overrides, window_start: datetime, window_end: datetime, assi
         return []
     by_original = {o.original_start.astimezone(UTC): o for o in overrides}
     duration = master.end - master.start
+    master_id = str(master.pk)
     instances = []
     seen = set()
     starts = occurrence_starts(
@@ -504,7 +561,7 @@ def expand(master, overrides, window_start: datetime, window_end: datetime, assi
         if override is None:
             instances.append(
                 Instance(
-                    id=instance_id(master.pk, original),
+                    id=instance_id(master_id, original),
                     master=master,
                     original_start=original,
                     start=original,

@@ -3,6 +3,7 @@ that may reach the window, their overrides near it and all assignees are fetched
 prefetches, and the series are expanded in Python."""
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
@@ -19,13 +20,31 @@ def _overrides_near(start: datetime, end: datetime):
     near = Q(original_start__gte=start - MAX_DURATION, original_start__lt=end) | Q(
         cancelled=False, start__lt=end, end__gt=start
     )
-    return Prefetch(
-        "overrides",
-        queryset=ScheduleOverride.objects.filter(near).prefetch_related(
-            Prefetch("assignees", queryset=_ASSIGNEE_ROWS, to_attr="assignee_list")
-        ),
-        to_attr="near_overrides",
-    )
+    return Prefetch("overrides", queryset=ScheduleOverride.objects.filter(near), to_attr="near_overrides")
+
+
+_PERSON_COLUMNS = ("membership_id", "membership__role", "membership__user_id", "membership__user__email")
+_PERSON_COLUMNS += ("membership__user__name", "membership__user__username")
+
+
+def _attach_assignee_rows(owners: list, through, owner_column: str) -> None:
+    """`assignee_list` of each entry or override from plain rows, in one query: a month of
+    1,000 series has thousands of assignee links, and Membership + User instances for them
+    were a fifth of the window's time (bench/README.md). Each person is an object with
+    .pk/.id/.role and .user.id/.email/.name/.username, shared by every row naming them."""
+    by_owner = {owner.pk: [] for owner in owners}
+    people: dict = {}
+    rows = through.objects.filter(**{f"{owner_column}__in": list(by_owner)}).order_by("-membership_id")
+    for owner_id, membership_id, role, user_id, email, name, username in rows.values_list(
+        owner_column, *_PERSON_COLUMNS
+    ):
+        person = people.get(membership_id)
+        if person is None:
+            user = SimpleNamespace(id=user_id, pk=user_id, email=email, name=name, username=username)
+            person = people[membership_id] = SimpleNamespace(id=membership_id, pk=membership_id, role=role, user=user)
+        by_owner[owner_id].append(person)
+    for owner in owners:
+        owner.assignee_list = by_owner[owner.pk]
 
 
 def _masters(queryset: QuerySet, start: datetime, end: datetime, assignee_ids=None, team=None) -> list:
@@ -46,12 +65,11 @@ def _masters(queryset: QuerySet, start: datetime, end: datetime, assignee_ids=No
             people_q, scheduleoverride__master_id=OuterRef("pk")
         )
         queryset = queryset.filter(Exists(through) | Exists(override_through))
-    return list(
-        queryset.select_related("org").prefetch_related(
-            Prefetch("assignees", queryset=_ASSIGNEE_ROWS, to_attr="assignee_list"),
-            _overrides_near(start, end),
-        )
-    )
+    masters = list(queryset.select_related("org").prefetch_related(_overrides_near(start, end)))
+    _attach_assignee_rows(masters, ScheduleEntry.assignees.through, "scheduleentry_id")
+    overrides = [override for master in masters for override in master.near_overrides]
+    _attach_assignee_rows(overrides, ScheduleOverride.assignees.through, "scheduleoverride_id")
+    return masters
 
 
 def _expand_all(masters, start, end, people=None) -> list[recurrence.Instance]:

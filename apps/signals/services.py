@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.events.publish import broadcast, publish_on_commit
+from apps.incidents.services import incident_from_alert
 from apps.signals import conf
 from apps.signals.models import Beacon, PushSubscription, Signal
 from schedkit.api.problems import Problem
@@ -112,8 +113,6 @@ def signal_create(
         )
         if type == Signal.Type.ALERT:
             # Signal in, incident out: every alert opens an urgent incident at its position.
-            from apps.incidents.services import incident_from_alert
-
             skills = (data or {}).get("required_skills")
             incident_from_alert(
                 org=actor.org,

@@ -20,11 +20,13 @@ def sweep_stale_beacons() -> int:
 def _alert_payload(event: Event) -> dict:
     data = event.data or {}
     if event.type.startswith("incident."):
+        breach = event.type == "incident.updated"
+        what = "SLA breached" if breach else f"{str(data.get('priority') or '').capitalize()} incident"
         return {
-            "type": event.type,
+            "type": "incident.sla_breached" if breach else event.type,
             "id": str(event.pk),
             "org": event.org.slug,
-            "title": f"Urgent incident: {data.get('title') or 'untitled'}",
+            "title": f"{what}: {data.get('title') or 'untitled'}",
             "body": data.get("title") or "",
             "lat": data.get("lat"),
             "lng": data.get("lng"),

@@ -8,16 +8,20 @@ client can retry."""
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from schedkit.api import parsers
 from schedkit.api.models import IdempotencyKey
 from schedkit.api.problems import IdempotentReplay, Problem
 
 TTL = timedelta(hours=24)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 STALE_CLAIM = timedelta(minutes=5)  # a claim whose request died is taken over after this
 
 
@@ -29,9 +33,9 @@ def request_fingerprint(request) -> str:
             413, "REQUEST_TOO_LARGE", "Request too large", "The body exceeds the size this endpoint accepts."
         ) from None
     try:
-        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
-        pass
+        body = json.dumps(parsers.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        pass  # not JSON (or refused by the parser, which answers it): fingerprint the raw bytes
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.path.encode(), body):
         digest.update(part)
@@ -125,5 +129,17 @@ class IdempotencyMixin:
         IdempotencyKey.objects.filter(pk=record.pk).update(
             state=IdempotencyKey.State.DONE,
             response_status=response.status_code,
-            response_body=getattr(response, "data", None),
+            response_body=storable(getattr(response, "data", None)),
         )
+
+
+def storable(body):
+    """The response body as jsonb accepts it: PostgreSQL refuses NUL in jsonb text and a lone
+    surrogate cannot be encoded, so both become U+FFFD in the stored copy."""
+    try:
+        text = json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None
+    if "\\u0000" not in text and not _LONE_SURROGATE.search(text):
+        return body
+    return json.loads(_LONE_SURROGATE.sub("\ufffd", text.replace("\\u0000", "\\ufffd")))

@@ -1,7 +1,8 @@
 """Per-action permission declarations. Every API view declares, for each of its actions, who
 may call it: PUBLIC, AUTHENTICATED, or a set of org roles. An undeclared action is refused
 loudly (ImproperlyConfigured) and tests/test_permissions_declared.py walks every route so
-such a view never ships."""
+such a view never ships. OPTIONS (DRF's implicit `metadata` action) is metadata about the
+route, not an action on data: it is allowed to everyone and answers 204 with `Allow`."""
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
@@ -28,8 +29,13 @@ def handles_method(view, request) -> bool:
     return request.method.lower() in view.http_method_names and hasattr(view, request.method.lower())
 
 
+IMPLICIT_ACTIONS = frozenset({"options", "metadata"})
+
+
 class DeclaredRolePermission(BasePermission):
     def has_permission(self, request, view):
+        if request.method == "OPTIONS" or view_action(view, request) in IMPLICIT_ACTIONS:
+            return True
         if not handles_method(view, request):
             return True  # dispatch answers 405 METHOD_NOT_ALLOWED
         roles = declared_roles(view, view_action(view, request))

@@ -1,4 +1,7 @@
-"""OpenAPI: every operation documents its problem+json errors."""
+"""OpenAPI: every operation documents its problem+json errors, and the schema says what
+validation accepts (time zones as an enum, SSE frames as what a client parses)."""
+
+import zoneinfo
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
@@ -58,9 +61,65 @@ def add_problem_responses(result, generator, request, public):
                         "description": "Replays the first response for 24 h; see IDEMPOTENCY_* codes.",
                     }
                 )
+            if method == "get":
+                codes["503"] = _BUSY
+            else:
+                codes.update({"413": _TOO_LARGE, "503": _BUSY})
             for status_code, description in codes.items():
                 operation["responses"].setdefault(status_code, {"description": description, "content": ref})
+            for status_code, response in operation["responses"].items():
+                if str(status_code).startswith(("4", "5")):  # declared without a body: it is a problem
+                    response.setdefault("content", {}).setdefault(
+                        "application/problem+json", ref["application/problem+json"]
+                    )
+                for media, content in response.get("content", {}).items():
+                    if media == "text/event-stream" and content.get("schema", {}).get("type") == "string":
+                        content["schema"] = SSE_EVENT_SCHEMA
+    _timezones_as_enum(result)
+    _closed_request_bodies(result)
     return result
+
+
+def _closed_request_bodies(result) -> None:
+    """Request bodies are Strict serializers (unknown fields → 400): say so."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and schema.get("type") == "object" and "properties" in schema:
+            schema.setdefault("additionalProperties", False)
+
+
+_BUSY = "Busy or a dependency unavailable (SERVICE_BUSY); see Retry-After"
+_TOO_LARGE = "Body too large (REQUEST_TOO_LARGE)"
+#: One parsed Server-Sent Events frame, as clients (EventSource, schemathesis) see it.
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {"data": {"type": "string"}, "event": {"type": "string"}, "id": {"type": "string"}},
+}
+TIMEZONE_FIELDS = ("timezone",)
+
+
+def _timezones_as_enum(result) -> None:
+    """Every `timezone` string property is the IANA zone enum (what validate_timezone accepts),
+    plus "" where the field may be blank (no minLength)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    zones = sorted(zoneinfo.available_timezones())
+    schemas["TimeZone"] = {"type": "string", "enum": zones, "description": "An IANA time zone"}
+    schemas["TimeZoneOrBlank"] = {"type": "string", "enum": ["", *zones], "description": "An IANA time zone or empty"}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                schema = parameter.get("schema", {})
+                if parameter.get("name") in TIMEZONE_FIELDS and schema.get("type") == "string" and "enum" not in schema:
+                    parameter["schema"] = {"$ref": "#/components/schemas/TimeZone"}
+    for schema in list(schemas.values()):
+        for name, prop in schema.get("properties", {}).items():
+            if name not in TIMEZONE_FIELDS or prop.get("type") != "string" or "enum" in prop:
+                continue
+            target = "TimeZone" if prop.get("minLength") else "TimeZoneOrBlank"
+            replacement = {"allOf": [{"$ref": f"#/components/schemas/{target}"}]}
+            for keep in ("readOnly", "writeOnly", "description", "default", "nullable"):
+                if keep in prop:
+                    replacement[keep] = prop[keep]
+            schema["properties"][name] = replacement
 
 
 class ApiKeyAuthScheme(OpenApiAuthenticationExtension):

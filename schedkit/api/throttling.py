@@ -1,6 +1,8 @@
 """DRF throttles backed by the default cache (Redis in production). Rates come from
 settings.THROTTLE_RATES at request time and accept forms like "60/min" or "5/15min".
 
+Throttles fail open when Redis is busy or down (see `hit`).
+
 Counting is a fixed window: one atomic INCR (+EXPIRE) per request, in one Redis round trip.
 DRF's stock throttle keeps a list of every request's timestamp and rewrites it on each
 request — racy across processes and O(rate) per request (a 1200/min key pickles up to 1200
@@ -8,16 +10,24 @@ floats every call). The trade-off: a client may burst up to twice the rate acros
 boundary."""
 
 import hashlib
+import logging
 import re
 import time
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from rest_framework import throttling
+from django.core.exceptions import ValidationError
+from rest_framework import exceptions, throttling
+
+from schedkit.cache import REDIS_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 _RATE_RE = re.compile(r"^(\d+)/(\d*)([a-z]+)$")
+#: What parse_rate accepts, for schemas ("" = the default rate).
+RATE_PATTERN = r"^(\d{1,9}/([1-9]\d{0,5})?(s|sec|m|min|h|hour|d|day))?$"
 
 
 def parse_rate(rate: str | None):
@@ -27,11 +37,22 @@ def parse_rate(rate: str | None):
     if not match or match.group(3) not in _UNITS:
         raise ValueError(f"bad throttle rate {rate!r}; use e.g. 60/min or 5/15min")
     count, multiplier, unit = match.groups()
+    if multiplier and int(multiplier) < 1:
+        raise ValueError(f"bad throttle rate {rate!r}; the window must be at least 1 {unit}")
     return int(count), int(multiplier or 1) * _UNITS[unit]
 
 
 def hit(key: str, window_seconds: int) -> int:
-    """Count one request in a window; returns the count so far."""
+    """Count one request in a window; returns the count so far. Fails open: with Redis busy
+    or down the request is let through (0), since a limit is protection, not the product."""
+    try:
+        return _hit(key, window_seconds)
+    except REDIS_UNAVAILABLE as exc:
+        logger.warning("rate limit not counted (Redis unavailable): %s", exc)
+        return 0
+
+
+def _hit(key: str, window_seconds: int) -> int:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
@@ -41,6 +62,42 @@ def hit(key: str, window_seconds: int) -> int:
         return pipe.execute()[0]
     backend.add(key, 0, window_seconds)
     return backend.incr(key)
+
+
+def validate_rate(value: str) -> None:
+    """For model/serializer fields holding a rate ("" means the default)."""
+    if value:
+        try:
+            parse_rate(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def client_ident(request) -> str:
+    """The client address as DRF's throttles see it (honours NUM_PROXIES)."""
+    return IPRateThrottle().get_ident(request)
+
+
+def rate_wait(scope: str, ident: str, rate: str | None = None) -> float | None:
+    """Count one use by `ident` under `scope` (in the same window counters as the DRF
+    throttles of that scope, so a page and its API share one budget). Returns the seconds to
+    wait when over the rate, else None. `rate` overrides settings.THROTTLE_RATES[scope]."""
+    count, duration = parse_rate(rate or settings.THROTTLE_RATES.get(scope))
+    if count is None:
+        return None
+    now = time.time()
+    window = int(now // duration)
+    key = throttling.SimpleRateThrottle.cache_format % {"scope": scope, "ident": ident}
+    if hit(f"{key}:{window}", duration) <= count:
+        return None
+    return (window + 1) * duration - now
+
+
+def enforce_rate(scope: str, ident: str, rate: str | None = None) -> None:
+    """rate_wait for API views: raises Throttled (429 RATE_LIMITED + Retry-After)."""
+    wait = rate_wait(scope, ident, rate)
+    if wait is not None:
+        raise exceptions.Throttled(wait=wait)
 
 
 class SettingsRateMixin:
@@ -82,6 +139,8 @@ class IPRateThrottle(SettingsRateMixin, throttling.SimpleRateThrottle):
     """Per client address, for anonymous and authenticated alike (login endpoints)."""
 
     def get_cache_key(self, request, view):
+        if getattr(request, "method", None) == "OPTIONS":
+            return None  # a CORS preflight must not spend the sign-in or booking budget
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
@@ -89,6 +148,8 @@ class EmailRateThrottle(SettingsRateMixin, throttling.SimpleRateThrottle):
     """Per target email address, read from the request body."""
 
     def get_cache_key(self, request, view):
+        if getattr(request, "method", None) == "OPTIONS":
+            return None
         email = request.data.get("email") if isinstance(request.data, dict) else None
         if not isinstance(email, str) or not email:
             return None

@@ -5,6 +5,10 @@ import os
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
+from schedkit.ops.multiproc import ensure_multiprocess_dir
+
+ensure_multiprocess_dir()
+
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds",
@@ -22,9 +26,27 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     HTTP_LATENCY.labels(route).observe(seconds)
 
 
+_live_collectors: list = []
+
+
+def register_live_collector(collector) -> None:
+    """Apps register collectors that read current state (e.g. the outbox from the database)
+    at scrape time; they are exported in both the single- and multi-process modes."""
+    _live_collectors.append(collector)
+
+
 def render() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
+    else:
+        registry = CollectorRegistry()
+        registry.register(_DefaultRegistry())
+    for collector in _live_collectors:
+        registry.register(collector)
+    return generate_latest(registry)
+
+
+class _DefaultRegistry:
+    def collect(self):
+        return REGISTRY.collect()

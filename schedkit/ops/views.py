@@ -1,8 +1,11 @@
 """Liveness, readiness and metrics."""
 
+import hmac
+import ipaddress
 import time
 
 from asgiref.sync import async_to_sync
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -37,8 +40,7 @@ def _check_channel_layer():
 
 
 def _check_broker():
-    from schedkit.celery import app
-
+    app = current_app  # the project's Celery app (schedkit.celery sets itself current)
     if settings.CELERY_BROKER_URL.startswith("memory"):
         return  # in-process broker: up while this process is
     with app.connection_for_write() as conn:
@@ -68,5 +70,22 @@ def readyz(request):
     )
 
 
+def metrics_allowed(request) -> bool:
+    """With METRICS_TOKEN set, only `Authorization: Bearer <token>` reads the metrics; without
+    it, only clients whose address is in METRICS_ALLOWED_NETWORKS (loopback and private
+    ranges by default — behind a reverse proxy on the same network, set METRICS_TOKEN)."""
+    token = settings.METRICS_TOKEN
+    if token:
+        presented = request.headers.get("Authorization", "")
+        return hmac.compare_digest(presented.encode(), f"Bearer {token}".encode())
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_NETWORKS)
+
+
 def metrics_view(request):
+    if not metrics_allowed(request):
+        return HttpResponse("Not found", status=404, content_type="text/plain")  # not advertised
     return HttpResponse(metrics.render(), content_type=CONTENT_TYPE_LATEST)

@@ -9,7 +9,9 @@ from .api import *  # noqa: F401,F403
 from .base import *  # noqa: F401,F403
 from .bookings import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
+from .delivery import *  # noqa: F401,F403
 from .email import *  # noqa: F401,F403
 from .logging import *  # noqa: F401,F403
+from .ops import *  # noqa: F401,F403
 from .runtime import *  # noqa: F401,F403
 from .signals import *  # noqa: F401,F403

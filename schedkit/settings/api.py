@@ -1,6 +1,7 @@
 """DRF, throttling and OpenAPI."""
 
-from .env import env_str
+from .env import env_int, env_str
+from .signals import SIGNALS_CAPTURE_MAX_BYTES
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -12,10 +13,11 @@ REST_FRAMEWORK = {
         "schedkit.api.throttling.AnonRateThrottle",
         "schedkit.api.throttling.UserRateThrottle",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON, encoded by orjson (schedkit/renderers.py); one strict JSON parser (schedkit/api/parsers.py)
+    "DEFAULT_RENDERER_CLASSES": ["schedkit.renderers.ORJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["schedkit.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "schedkit.api.pagination.CursorPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["schedkit.api.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "schedkit.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -30,7 +32,9 @@ THROTTLE_RATES = {
     "login_email": env_str("THROTTLE_LOGIN_EMAIL", "5/15min"),
     "login_ip": env_str("THROTTLE_LOGIN_IP", "20/15min"),
     "verify_ip": env_str("THROTTLE_VERIFY_IP", "30/15min"),
-    "booking": env_str("THROTTLE_BOOKING", "10/min"),  # booking POSTs per client address
+    "booking": env_str("THROTTLE_BOOKING", "10/min"),  # booking POSTs (API and pages) per client address
+    # per intake token (an endpoint may set its own); unknown tokens count against the anon IP limit
+    "intake": env_str("THROTTLE_INTAKE", "600/min"),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -58,3 +62,10 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "apps.incidents.models.Status",
     },
 }
+
+# Body limits, enforced in the app before the body is read (schedkit/api/limits.py): ordinary
+# bodies (JSON, forms) and uploads (multipart captures, .ics files). Over → 413 problem+json.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 2_621_440)
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", SIGNALS_CAPTURE_MAX_BYTES + 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES  # Django's own check agrees with ours
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)  # nesting limit of request JSON

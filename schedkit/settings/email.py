@@ -11,6 +11,8 @@ ANYMAIL = {
     # "user:pass" that Mailjet's inbound webhook presents (https://user:pass@host/intake/email/mailjet/)
     "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET") or None,
 }
+if env_str("MAILJET_API_URL"):  # tests point it at a local fake of Mailjet's send API
+    ANYMAIL["MAILJET_API_URL"] = env_str("MAILJET_API_URL")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "anymail.backends.mailjet.EmailBackend" if MAILJET_API_KEY else "django.core.mail.backends.console.EmailBackend",

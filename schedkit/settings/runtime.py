@@ -1,4 +1,12 @@
-"""Database, cache and channel layer: the only place where the two topologies differ."""
+"""Database, cache and channel layer: the only place where the two topologies differ.
+
+Pool sizes (README "Pools and back-pressure"): a server process runs each in-flight sync
+request in its own thread, and a thread holds at most one PostgreSQL and one Redis connection
+at a time. So a process needs about WEB_MAX_THREADS database connections and as many Redis
+ones; beyond that a request *waits* a bounded time (DB_POOL_TIMEOUT, REDIS_POOL_TIMEOUT) and
+is then answered 503 SERVICE_BUSY with Retry-After, never a 500. With P server processes and
+C Celery worker slots, PostgreSQL sees at most P × DB_POOL_MAX + C connections: keep that
+under its max_connections (100 by default)."""
 
 import dj_database_url
 
@@ -9,6 +17,14 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 REDIS_URL = env_str("REDIS_URL", "")
 EMBEDDED = not DATABASE_URL and not REDIS_URL
 
+# Requests one server process serves concurrently in threads (sync views, middleware).
+WEB_MAX_THREADS = env_int("WEB_MAX_THREADS", 10)
+DB_POOL_MAX = env_int("DB_POOL_MAX", WEB_MAX_THREADS)
+DB_POOL_TIMEOUT = float(env_str("DB_POOL_TIMEOUT", "5"))  # seconds a request waits for a connection
+REDIS_POOL_MAX = env_int("REDIS_POOL_MAX", 2 * WEB_MAX_THREADS)  # + websocket/SSE consumers' cache reads
+REDIS_POOL_TIMEOUT = float(env_str("REDIS_POOL_TIMEOUT", "2"))
+REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "5"))  # a hung Redis is an error, not a hang
+
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
     if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
@@ -16,9 +32,9 @@ if DATABASE_URL:
         _db["OPTIONS"] = {
             **_db.get("OPTIONS", {}),
             "pool": {
-                "min_size": env_int("DB_POOL_MIN", 1),
-                "max_size": env_int("DB_POOL_MAX", 10),
-                "timeout": 10,
+                "min_size": min(env_int("DB_POOL_MIN", 1), DB_POOL_MAX),
+                "max_size": DB_POOL_MAX,
+                "timeout": DB_POOL_TIMEOUT,  # then PoolTimeout → 503 SERVICE_BUSY
             },
         }
 else:
@@ -46,6 +62,15 @@ if REDIS_URL:
             "BACKEND": "schedkit.cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": KEY_PREFIX,
+            "OPTIONS": {
+                # wait (bounded) for a free connection instead of failing (schedkit/cache.py)
+                "pool_class": "redis.BlockingConnectionPool",
+                "max_connections": REDIS_POOL_MAX,
+                "timeout": REDIS_POOL_TIMEOUT,
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "health_check_interval": 30,
+            },
         }
     }
     # The channel layer's connections (websocket and SSE subscribers) sit idle in a blocking
@@ -78,3 +103,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+
+# Worker threads per ASGI process for sync views (schedkit/asgi_http.py); 0 = the default
+# (1 on SQLite, else 2).
+ASGI_SYNC_THREADS = env_int("ASGI_SYNC_THREADS", 0)

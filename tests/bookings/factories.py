@@ -2,9 +2,8 @@
 
 from django.utils import timezone
 
-from apps.bookings.models import Booking, EventType, WebhookDelivery, WebhookEndpoint
+from apps.bookings.models import Booking, EventType
 from apps.bookings.pii import blind_index, encrypt
-from apps.events.models import Event
 from tests import tenancy
 from tests.scheduling.factories import make_location, make_person, make_slot
 
@@ -40,14 +39,3 @@ def _event_type(org):
 @tenancy.register(Booking)
 def _booking(org):
     return make_booking(make_slot(make_location(org), capacity=2))
-
-
-@tenancy.register(WebhookEndpoint)
-def _endpoint(org):
-    return WebhookEndpoint.objects.create(org=org, url="http://127.0.0.1:9/hook", secret="whsec_c2VjcmV0c2VjcmV0")
-
-
-@tenancy.register(WebhookDelivery)
-def _delivery(org):
-    event = Event.objects.create(org=org, type="booking.created", data={})
-    return WebhookDelivery.objects.create(org=org, event=event, url="http://127.0.0.1:9/hook", secret="whsec_eA==")

@@ -38,7 +38,7 @@ def test_admin_pages_render(model):
         assert client.get(change).status_code == 200
 
 
-@pytest.mark.parametrize("model_name", ["eventtype", "webhookendpoint", "webhookdelivery"])
+@pytest.mark.parametrize("model_name", ["bookings_eventtype", "events_webhookendpoint", "events_webhookdelivery"])
 def test_url_fields_render_without_the_django60_scheme_warning(model_name):
     from django.utils.deprecation import RemovedInDjango60Warning
 
@@ -47,5 +47,5 @@ def test_url_fields_render_without_the_django60_scheme_warning(model_name):
     client.force_login(staff)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RemovedInDjango60Warning)
-        response = client.get(reverse(f"admin:bookings_{model_name}_add"))
+        response = client.get(reverse(f"admin:{model_name}_add"))
     assert response.status_code == 200

@@ -11,8 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from standardwebhooks.webhooks import Webhook
 
-from apps.bookings.models import WebhookDelivery
-from apps.bookings.tasks import webhook_retry_task
+from apps.events.models import WebhookDelivery
+from apps.events.tasks import webhook_sweep
 from apps.orgs.models import Role
 from tests.bookings.factories import make_event_type
 from tests.conftest import key_client
@@ -86,7 +86,7 @@ def test_signed_delivery_retry_and_redelivery(org, make_member, receiver):
     failing = WebhookDelivery.objects.get(event__type="booking.cancelled")
     assert failing.status == "pending" and failing.attempts == 1 and failing.next_attempt_at > timezone.now()
     WebhookDelivery.objects.filter(pk=failing.pk).update(next_attempt_at=timezone.now())
-    assert webhook_retry_task() == 1
+    assert webhook_sweep() == 1
     failing.refresh_from_db()
     assert failing.attempts == 2
     receiver.status = 204

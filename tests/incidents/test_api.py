@@ -188,3 +188,17 @@ def test_list_query_count_is_constant(org, make_member):
     assert (n_small, n_large) == (10, 50)
     assert small == large, f"{small} queries for 10 incidents, {large} for a page of 500"
     assert large <= 6
+
+
+def test_list_rows_render_as_the_detail_does(org, make_member):
+    """The list attaches assignees as plain rows; each row must equal the detail response."""
+    scheduler = make_member(org, Role.SCHEDULER)
+    others = [make_member(org, Role.MEMBER) for _ in range(3)]
+    client = key_client(scheduler)
+    incidents = [make_incident(org, title=f"i{i}") for i in range(4)]
+    for i, incident in enumerate(incidents):
+        incident.assignees.set(others[:i])
+    listed = client.get("/v1/incidents").json()["results"]
+    assert len(listed) == 4 and {len(row["assignees"]) for row in listed} == {0, 1, 2, 3}
+    for row in listed:
+        assert row == client.get(f"/v1/incidents/{row['id']}").json()

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.events.models import Event
 from apps.orgs.models import Role
+from apps.scheduling import window_cache
 from apps.scheduling.models import ScheduleEntry, ScheduleOverride
 from tests.conftest import key_client
 from tests.factories import MembershipFactory, OrgFactory
@@ -367,8 +368,10 @@ def test_team_filter(api, org):
     assert [i["title"] for i in window(api, MON, MON + timedelta(days=1), team="north")] == ["A"]
 
 
-def _count_queries(client, start, end) -> int:
+def _count_queries(client, start, end, org=None) -> int:
     window(client, start, end)  # warm: the API key's last_used_at write happens once
+    if org is not None:
+        window_cache.bump(org.id)  # count the computed window, not the cached one
     with CaptureQueriesContext(connection) as ctx:
         window(client, start, end)
     return len(ctx.captured_queries)
@@ -394,10 +397,11 @@ def test_window_query_count_is_constant(org, scheduler, api):
 
     start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
     seed(10, 0)
-    small = _count_queries(api, start, end)
+    small = _count_queries(api, start, end, org)
     seed(190, 10)
-    large = _count_queries(api, start, end)
+    large = _count_queries(api, start, end, org)
     assert small == large, (small, large)
+    assert _count_queries(api, start, end) < small  # served from the window cache
     assert len(window(api, start, end)) > 1000
 
 
@@ -465,3 +469,45 @@ def test_a_booking_of_the_assignee_is_a_conflict(api, org):
         api, assignee_ids=[str(tech.pk)], start=z(MON + timedelta(hours=1)), end=z(MON + timedelta(hours=2))
     )
     assert elsewhere.status_code == 201
+
+
+def test_window_cache_follows_every_change(org, scheduler, api):
+    """A cached month view is never served after a change: entry, override, assignees, user."""
+    start, end = MON, MON + timedelta(days=7)
+    person = MembershipFactory(org=org)
+    entry = make_entry(org, title="Round", start=MON + timedelta(hours=9), rrule="FREQ=DAILY", assignees=[person])
+    assert {i["title"] for i in window(api, start, end)} == {"Round"}
+    entry.title = "Renamed"
+    entry.save()
+    assert {i["title"] for i in window(api, start, end)} == {"Renamed"}
+    tuesday = MON + timedelta(days=1, hours=9)
+    ScheduleOverride.objects.create(org=org, master=entry, original_start=tuesday, cancelled=True)
+    assert len(window(api, start, end)) == 6
+    other = MembershipFactory(org=org)
+    entry.assignees.add(other)
+    assert all(len(i["assignees"]) == 2 for i in window(api, start, end))
+    other.user.name = "New Name"
+    other.user.save()
+    assert {a["name"] for i in window(api, start, end) for a in i["assignees"]} >= {"New Name"}
+    entry.delete()
+    assert window(api, start, end) == []
+
+
+def test_window_cache_keeps_viewers_apart(org, scheduler, api):
+    """Private entries are cached per viewer: a member never gets the scheduler's window."""
+    member = MembershipFactory(org=org, role=Role.MEMBER)
+    make_entry(org, title="Secret", start=MON + timedelta(hours=9), private=True)
+    make_entry(org, title="Open", start=MON + timedelta(hours=10))
+    start, end = MON, MON + timedelta(days=1)
+    assert {i["title"] for i in window(api, start, end)} == {"Secret", "Open"}
+    assert {i["title"] for i in window(key_client(member), start, end)} == {"Open"}
+
+
+def test_fields_narrow_the_window(org, scheduler, api):
+    make_entry(org, title="Round", start=MON + timedelta(hours=9), rrule="FREQ=DAILY")
+    rows = window(api, MON, MON + timedelta(days=2), fields="start,id, title")
+    assert len(rows) == 2 and all(list(row) == ["id", "start", "title"] for row in rows)
+    query = {"start": z(MON), "end": z(MON + timedelta(days=1)), "fields": "id,bogus"}
+    response = api.get("/v1/schedule-entries", query)
+    assert response.status_code == 400 and response.json()["code"] == "VALIDATION_ERROR"
+    assert "bogus" in response.json()["detail"]

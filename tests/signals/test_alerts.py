@@ -151,13 +151,42 @@ def test_an_alert_opens_an_urgent_incident_and_is_pushed_once(org, make_member, 
     assert Event.objects.filter(type="incident.created").count() == 1
 
 
-def test_an_urgent_incident_goes_to_ntfy_and_a_normal_one_does_not(org, make_member, settings):
+def test_high_and_urgent_incidents_go_to_ntfy_and_a_normal_one_does_not(org, make_member, settings):
     org.settings = {"ntfy_topic": "ops"}
     org.save()
     client = key_client(make_member(org, Role.SCHEDULER))
     with fake_http_service(status=200) as ntfy:
         settings.NTFY_URL = ntfy.base_url
-        for priority in ("normal", "urgent"):
+        for priority in ("low", "normal", "high", "urgent"):
             response = client.post("/v1/incidents", {"title": f"{priority} one", "priority": priority}, format="json")
             assert response.status_code == 201, response.content
-    assert [r.headers["title"] for r in ntfy.requests] == ["Urgent incident: urgent one"]
+        assert [r.headers["title"] for r in ntfy.requests] == ["High incident: high one", "Urgent incident: urgent one"]
+        org.settings = {"ntfy_topic": "ops", "push_incident_priorities": ["urgent"]}  # configurable per org
+        org.save()
+        ntfy.requests.clear()
+        for priority in ("high", "urgent"):
+            client.post("/v1/incidents", {"title": f"{priority} two", "priority": priority}, format="json")
+        assert [r.headers["title"] for r in ntfy.requests] == ["Urgent incident: urgent two"]
+
+
+def test_an_sla_breach_is_pushed_like_an_alert(org, make_member, settings, vapid):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.incidents.models import Incident
+    from apps.incidents.tasks import sla_scan
+
+    org.settings = {"ntfy_topic": "ops"}
+    org.save()
+    responder = make_member(org)
+    with fake_http_service(status=201) as push_service, fake_http_service(status=200) as ntfy:
+        settings.NTFY_URL = ntfy.base_url
+        subscribe(responder, f"{push_service.base_url}/push/sub")
+        client = key_client(make_member(org, Role.SCHEDULER))
+        response = client.post("/v1/incidents", {"title": "Slow one", "priority": "normal"}, format="json")
+        assert response.status_code == 201 and ntfy.requests == [] and push_service.requests == []
+        Incident.objects.filter(pk=response.json()["id"]).update(sla_due_at=timezone.now() - timedelta(minutes=1))
+        assert sla_scan() == 1
+        assert [r.headers["title"] for r in ntfy.requests] == ["SLA breached: Slow one"]
+        assert len(push_service.requests) == 1  # the encrypted web push to the responder's browser

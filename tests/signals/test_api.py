@@ -53,7 +53,8 @@ def test_member_posts_a_note_and_the_feed_lists_and_filters_it(org, make_member)
         ({"type": "note", "text": "x", "lat": 10}, None),
         ({"type": "checkin"}, "lat"),
         ({"type": "alert"}, "title"),
-        ({"type": "beacon", "lat": 1, "lng": 1}, "type"),
+        ({"type": "beacon", "lat": 91, "lng": 1}, "lat"),  # a beacon ping, checked like /v1/signals/beacon
+        ({"type": "beacon", "lat": 1}, "lng"),
         ({"type": "teleport"}, "type"),
         ({"type": "note", "text": "x", "lat": "north", "lng": 1}, "lat"),
         ({"type": "note", "text": "x", "data": [1, 2]}, "data"),

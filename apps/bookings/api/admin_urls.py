@@ -6,14 +6,12 @@ from apps.bookings.api import views
 router = SimpleRouter(trailing_slash=False)
 router.register(r"event-types", views.EventTypeViewSet, basename="admin-event-type")
 router.register(r"bookings", views.AdminBookingViewSet, basename="admin-booking")
-router.register(r"webhooks", views.WebhookEndpointViewSet, basename="admin-webhook")
-router.register(r"webhook-deliveries", views.WebhookDeliveryViewSet, basename="admin-webhook-delivery")
 
 urlpatterns = [
     path(
-        "webhook-deliveries/<uuid:pk>/redeliver",
-        views.WebhookDeliveryViewSet.as_view({"post": "redeliver"}),
-        name="admin-webhook-delivery-redeliver",
+        "event-types/<uuid:pk>/rotate-webhook-secret",
+        views.EventTypeViewSet.as_view({"post": "rotate_webhook_secret"}),
+        name="admin-event-type-rotate-webhook-secret",
     ),
     *router.urls,
 ]

@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
-from apps.bookings.models import Booking, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from apps.bookings.models import Booking, EventType
 from apps.bookings.pii import mask_email
 from apps.bookings.selectors import MAX_RANGE_DAYS
 from apps.orgs.models import validate_timezone
-from apps.scheduling.api.serializers import BoundedDateField, BoundedDateTimeField, SlotSerializer
+from apps.scheduling.api.serializers import SlotSerializer
+from schedkit.api.fields import BoundedDateField, BoundedDateTimeField
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
 
@@ -199,42 +200,18 @@ class EventTypeSerializer(StrictModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
+class EventTypeCreatedSerializer(EventTypeSerializer):
+    webhook_secret = serializers.SerializerMethodField(
+        help_text="The webhook_url's signing secret (whsec_…), only when just issued (first URL, rotation)"
+    )
+
+    class Meta(EventTypeSerializer.Meta):
+        fields = [*EventTypeSerializer.Meta.fields, "webhook_secret"]
+
+    def get_webhook_secret(self, obj) -> str | None:
+        return self.context.get("webhook_secret")
+
+
 class EventTypeUpdateSerializer(EventTypeSerializer):
     person_id = serializers.UUIDField(read_only=True)
     team_id = serializers.UUIDField(read_only=True)
-
-
-class WebhookEndpointSerializer(StrictModelSerializer):
-    class Meta:
-        model = WebhookEndpoint
-        fields = ["id", "url", "secret", "event_prefix", "active", "created_at"]
-        read_only_fields = ["id", "secret", "created_at"]
-
-
-class WebhookAttemptSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = WebhookAttempt
-        fields = ["id", "status_code", "error", "duration_ms", "created_at"]
-        read_only_fields = fields
-
-
-class WebhookDeliverySerializer(serializers.ModelSerializer):
-    attempt_log = WebhookAttemptSerializer(many=True, read_only=True)
-    status = serializers.CharField(read_only=True, help_text="pending, delivered, failed")
-    event_id = serializers.UUIDField(read_only=True)
-    event_type = serializers.CharField(source="event.type", read_only=True)
-
-    class Meta:
-        model = WebhookDelivery
-        fields = [
-            "id",
-            "event_id",
-            "event_type",
-            "url",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "attempt_log",
-            "created_at",
-        ]
-        read_only_fields = fields

@@ -12,6 +12,7 @@ from apps.bookings.api.serializers import (
     BookSerializer,
     DatesQuerySerializer,
     DatesSerializer,
+    EventTypeCreatedSerializer,
     EventTypeSerializer,
     EventTypeUpdateSerializer,
     ExposureQuerySerializer,
@@ -21,15 +22,14 @@ from apps.bookings.api.serializers import (
     HostSlotsSerializer,
     ManageCancelSerializer,
     ManageRescheduleSerializer,
-    WebhookDeliverySerializer,
-    WebhookEndpointSerializer,
 )
 from apps.bookings.emails import manage_urls
-from apps.bookings.models import Booking, EventType, WebhookDelivery, WebhookEndpoint
+from apps.bookings.models import Booking, EventType
 from apps.bookings.pii import blind_index
-from apps.bookings.webhooks import new_secret, webhook_redeliver
+from apps.bookings.webhooks import event_type_webhook_rotate, event_type_webhook_sync
 from apps.orgs.models import Team
 from apps.orgs.roles import ADMIN_API, ANY_MEMBER, MANAGERS, PUBLIC
+from schedkit.api.problems import Problem
 from schedkit.api.serializers import ProblemSerializer
 from schedkit.api.throttling import IPRateThrottle
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
@@ -286,8 +286,12 @@ class EventTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScop
         "create": MANAGERS,
         "partial_update": MANAGERS,
         "destroy": MANAGERS,
+        "rotate_webhook_secret": MANAGERS,
     }
     http_method_names = ["get", "post", "patch", "delete"]
+
+    def load_parents(self):
+        self.event_type = self.get_object() if self.action == "rotate_webhook_secret" else None
 
     def _resolve(self, data):
         if "person_id" in data:
@@ -304,20 +308,33 @@ class EventTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScop
             data["location"] = selectors.access_location(self.actor, location_id) if location_id else None
         return data
 
+    @extend_schema(request=EventTypeSerializer, responses={201: EventTypeCreatedSerializer})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         event_type = services.event_type_create(actor=self.actor, **self._resolve(dict(serializer.validated_data)))
-        return Response(EventTypeSerializer(event_type).data, status=status.HTTP_201_CREATED)
+        secret = event_type_webhook_sync(actor=self.actor, event_type=event_type)
+        return Response(
+            EventTypeCreatedSerializer(event_type, context={"webhook_secret": secret}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
-    @extend_schema(request=EventTypeUpdateSerializer, responses=EventTypeSerializer)
+    @extend_schema(request=EventTypeUpdateSerializer, responses=EventTypeCreatedSerializer)
     def partial_update(self, request, *args, **kwargs):
         event_type = self.get_object()
         serializer = EventTypeUpdateSerializer(event_type, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = self._resolve(dict(serializer.validated_data))
         event_type = services.event_type_update(actor=self.actor, event_type=event_type, **data)
-        return Response(EventTypeSerializer(event_type).data)
+        secret = event_type_webhook_sync(actor=self.actor, event_type=event_type)
+        return Response(EventTypeCreatedSerializer(event_type, context={"webhook_secret": secret}).data)
+
+    @extend_schema(request=None, responses={200: EventTypeCreatedSerializer, 409: _problem("NO_WEBHOOK_URL")})
+    def rotate_webhook_secret(self, request, *args, **kwargs):
+        secret = event_type_webhook_rotate(actor=self.actor, event_type=self.event_type)
+        if secret is None:
+            raise Problem(409, "NO_WEBHOOK_URL", "No webhook URL", "Set the event type's webhook_url first.")
+        return Response(EventTypeCreatedSerializer(self.event_type, context={"webhook_secret": secret}).data)
 
     def destroy(self, request, *args, **kwargs):
         services.event_type_delete(actor=self.actor, event_type=self.get_object())
@@ -361,39 +378,3 @@ class AdminBookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgS
                 actor_or_none=self.actor, booking=booking, new_slot=new_slot, new_start=data.get("start_time")
             )
         return Response(BookingSerializer(booking).data)
-
-
-class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
-    queryset = WebhookEndpoint.objects.filter(active=True)
-    serializer_class = WebhookEndpointSerializer
-    action_roles = {"list": MANAGERS, "retrieve": MANAGERS, "create": MANAGERS, "destroy": MANAGERS}
-    http_method_names = ["get", "post", "delete"]
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        endpoint = WebhookEndpoint(org_id=self.actor.org_id, secret=new_secret(), **serializer.validated_data)
-        endpoint.full_clean()
-        endpoint.save()
-        return Response(WebhookEndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED)
-
-    def destroy(self, request, *args, **kwargs):
-        endpoint = self.get_object()
-        endpoint.active = False
-        endpoint.save(update_fields=["active", "updated_at"])
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
-    queryset = WebhookDelivery.objects.select_related("event").prefetch_related("attempt_log")
-    serializer_class = WebhookDeliverySerializer
-    action_roles = {"list": MANAGERS, "retrieve": MANAGERS, "redeliver": MANAGERS}
-    http_method_names = ["get", "post"]
-
-    def load_parents(self):
-        self.delivery = self.get_object() if self.action == "redeliver" else None
-
-    @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
-    def redeliver(self, request, *args, **kwargs):
-        delivery = webhook_redeliver(actor=self.actor, delivery=self.delivery)
-        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

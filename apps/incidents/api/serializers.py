@@ -1,10 +1,12 @@
 from datetime import UTC
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.incidents import clock
 from apps.incidents.models import Activity, Incident, IntakeEndpoint, Priority, SlaStatus, Status
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
+from schedkit.api.throttling import RATE_PATTERN, validate_rate
 
 
 def skills_field(**kwargs):
@@ -31,6 +33,7 @@ class AssigneeSerializer(serializers.Serializer):
 
 class IncidentSerializer(StrictModelSerializer):
     sla_status = serializers.ChoiceField(choices=SlaStatus.choices, read_only=True)
+    reporter_email = serializers.CharField(read_only=True, help_text="Who reported it by email, or empty")
     allowed_transitions = serializers.ListField(
         child=serializers.CharField(), read_only=True, help_text="Statuses this incident may move to now"
     )
@@ -70,7 +73,6 @@ class IncidentSerializer(StrictModelSerializer):
         read_only_fields = [
             "id",
             "status",
-            "source",
             "sla_due_at",
             "sla_breached",
             "customer_token",
@@ -129,6 +131,22 @@ class IncidentUpdateSerializer(StrictSerializer):
     lng = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
     location_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     required_skills = skills_field(required=False)
+    status = serializers.ChoiceField(
+        choices=Status.choices,
+        required=False,
+        help_text="Moves through the status machine like /transition (an illegal move is 409 ILLEGAL_TRANSITION)",
+    )
+    assignee_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="One assignee (membership id) replacing the set; null clears it"
+    )
+    assignee_ids = serializers.ListField(
+        child=serializers.UUIDField(), max_length=20, required=False, help_text="The assignee set (membership ids)"
+    )
+
+    def validate(self, attrs):
+        if "assignee_id" in attrs and "assignee_ids" in attrs:
+            raise serializers.ValidationError({"assignee_id": "Give assignee_id or assignee_ids, not both."})
+        return attrs
 
 
 class TransitionSerializer(StrictSerializer):
@@ -169,17 +187,47 @@ class PublicStatusSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "string", "maxLength": 20, "pattern": RATE_PATTERN})
+class RateLimitField(serializers.CharField):
+    """A rate such as "600/min" ("" = the default), documented by its pattern."""
+
+
 class IntakeEndpointSerializer(StrictModelSerializer):
-    token = serializers.CharField(read_only=True, help_text="Shown once, on create")
-    url = serializers.CharField(read_only=True, help_text="Shown once, on create")
+    rate_limit = RateLimitField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[validate_rate],
+        help_text='Requests per token, e.g. "600/min" or "100/15min"; empty: the THROTTLE_INTAKE default',
+    )
     priority = serializers.ChoiceField(
         choices=Priority.choices, source="default_priority", default=Priority.NORMAL, help_text="For generic alerts"
     )
 
     class Meta:
         model = IntakeEndpoint
-        fields = ["id", "name", "priority", "token_prefix", "active", "last_used_at", "created_at", "token", "url"]
+        fields = [
+            "id",
+            "name",
+            "priority",
+            "rate_limit",
+            "token_prefix",
+            "active",
+            "last_used_at",
+            "created_at",
+        ]
         read_only_fields = ["id", "token_prefix", "active", "last_used_at", "created_at"]
+
+
+class IntakeEndpointCreatedSerializer(IntakeEndpointSerializer):
+    """The create response: the endpoint plus its token and URL, shown this once."""
+
+    token = serializers.CharField(read_only=True, help_text="Shown once, on create")
+    url = serializers.CharField(read_only=True, help_text="Shown once, on create")
+
+    class Meta(IntakeEndpointSerializer.Meta):
+        fields = [*IntakeEndpointSerializer.Meta.fields, "token", "url"]
 
 
 class GenericIntakeSerializer(StrictSerializer):

@@ -13,6 +13,7 @@ from apps.incidents.api.serializers import (
     GenericIntakeSerializer,
     IncidentSerializer,
     IncidentUpdateSerializer,
+    IntakeEndpointCreatedSerializer,
     IntakeEndpointSerializer,
     IntakeResultSerializer,
     PublicStatusSerializer,
@@ -20,10 +21,11 @@ from apps.incidents.api.serializers import (
 )
 from apps.incidents.filters import IncidentFilter
 from apps.incidents.intake import parse_alertmanager
-from apps.incidents.models import Incident, IntakeEndpoint, Priority, Source
+from apps.incidents.models import Incident, IntakeEndpoint, Priority
 from apps.orgs.models import Membership, Role
 from apps.orgs.roles import ADMINS, ANY_MEMBER, PUBLIC, SCHEDULERS
 from schedkit.api.problems import Problem
+from schedkit.api.throttling import client_ident, enforce_rate
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
 
 # Members change incidents assigned to them (checked per object in the services, 403 otherwise).
@@ -60,7 +62,8 @@ class IncidentViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
 
     def list(self, request, *args, **kwargs):
         queryset = selectors.incident_list(fetched_by=self.actor, filters=request.query_params)
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(queryset.prefetch_related(None))
+        selectors.attach_assignee_rows(page)  # rows, not Membership/User instances
         return self.get_paginated_response(IncidentSerializer(page, many=True).data)
 
     def create(self, request, *args, **kwargs):
@@ -68,9 +71,7 @@ class IncidentViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         assignees = _memberships(self.actor, data.pop("assignee_ids", []))
-        incident = services.incident_create(
-            actor=self.actor, org=self.actor.org, source=Source.API, assignees=assignees, **data
-        )
+        incident = services.incident_create(actor=self.actor, org=self.actor.org, assignees=assignees, **data)
         return Response(IncidentSerializer(self._fresh(incident)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IncidentUpdateSerializer, responses=IncidentSerializer)
@@ -78,7 +79,16 @@ class IncidentViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
         incident = self.get_object()
         serializer = IncidentUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        incident = services.incident_update(actor=self.actor, incident=incident, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        assignees = None
+        if "assignee_id" in changes:
+            one = changes.pop("assignee_id")
+            assignees = _memberships(self.actor, [one]) if one else []
+        elif "assignee_ids" in changes:
+            assignees = _memberships(self.actor, changes.pop("assignee_ids"))
+        incident = services.incident_patch(
+            actor=self.actor, incident=incident, status=changes.pop("status", None), assignees=assignees, **changes
+        )
         return Response(IncidentSerializer(self._fresh(incident)).data)
 
     @extend_schema(
@@ -138,6 +148,7 @@ class IntakeEndpointViewSet(mixins.ListModelMixin, OrgScopedViewSet):
     http_method_names = ["get", "post", "delete"]
     action_roles = {"list": ADMINS, "create": ADMINS, "destroy": ADMINS}
 
+    @extend_schema(request=IntakeEndpointSerializer, responses={201: IntakeEndpointCreatedSerializer})
     def create(self, request, *args, **kwargs):
         serializer = IntakeEndpointSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -163,6 +174,7 @@ class IntakeView(SchedKitAPIView):
     fingerprint)."""
 
     authentication_classes: list = []
+    throttle_classes: list = []  # per token, in post() (a busy Alertmanager is not an anonymous client)
     action_roles = {"post": PUBLIC}
 
     @extend_schema(
@@ -173,7 +185,9 @@ class IntakeView(SchedKitAPIView):
     def post(self, request, token: str):
         endpoint = services.intake_endpoint_resolve(token)
         if endpoint is None:
+            enforce_rate("anon", client_ident(request))  # guessing tokens spends the anonymous IP budget
             raise Http404
+        enforce_rate("intake", str(endpoint.pk), endpoint.rate_limit or None)
         data = request.data
         label = f"webhook:{endpoint.name}"[:200]
         results = []

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from rest_framework import serializers
 
 from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
@@ -40,6 +42,12 @@ class UserSummarySerializer(serializers.Serializer):
 _DATETIME = serializers.DateTimeField()
 
 
+def _utc_iso(value) -> str:
+    """What DateTimeField renders with TIME_ZONE = UTC, without its per-value machinery."""
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class MembershipSerializer(StrictModelSerializer):
     user = UserSummarySerializer(read_only=True)
 
@@ -60,6 +68,37 @@ class MembershipSerializer(StrictModelSerializer):
             "skills": membership.skills,
             "active": membership.active,
             "created_at": _DATETIME.to_representation(membership.created_at),
+        }
+
+    #: The columns render_row() needs, for list pages read with .values() (no model instances).
+    ROW_COLUMNS = (
+        "id",
+        "role",
+        "skills",
+        "active",
+        "created_at",
+        "user__id",
+        "user__email",
+        "user__username",
+        "user__name",
+    )
+
+    @staticmethod
+    def render_row(row: dict) -> dict:
+        """to_representation() of a .values(*ROW_COLUMNS) row: building 51 memberships and
+        51 users per page was half of the members list's time (bench/README.md)."""
+        return {
+            "id": str(row["id"]),
+            "user": {
+                "id": str(row["user__id"]),
+                "email": row["user__email"],
+                "username": row["user__username"],
+                "name": row["user__name"],
+            },
+            "role": row["role"],
+            "skills": row["skills"],
+            "active": row["active"],
+            "created_at": _utc_iso(row["created_at"]),
         }
 
     def validate_skills(self, value):

@@ -100,6 +100,16 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSco
     action_roles = {"list": ANY_MEMBER, "retrieve": ANY_MEMBER, "partial_update": ADMINS, "destroy": ADMINS}
     http_method_names = ["get", "patch", "delete"]
 
+    def list(self, request, *args, **kwargs):
+        # Rows, not model instances (tests/test_orgs.py checks both render the same); and no
+        # FilterSet (a deep copy of its filters) when no filter is asked for.
+        queryset = self.get_queryset()
+        if request.query_params.keys() & MembershipFilter.base_filters.keys():
+            queryset = self.filter_queryset(queryset)
+        rows = queryset.values(*MembershipSerializer.ROW_COLUMNS)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response([MembershipSerializer.render_row(row) for row in page])
+
     def partial_update(self, request, *args, **kwargs):
         membership = self.get_object()
         serializer = self.get_serializer(membership, data=request.data, partial=True)

@@ -7,14 +7,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FileUploadParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.incidents.models import Incident
 from apps.orgs.models import Membership, Team
 from apps.orgs.roles import ANY_MEMBER, PUBLIC, SCHEDULERS
-from apps.scheduling import ical, recurrence, selectors, services
+from apps.scheduling import ical, recurrence, selectors, services, window_cache
 from apps.scheduling.api.entry_serializers import (
+    INSTANCE_FIELDS,
     ConflictSerializer,
     InstanceListSerializer,
     ScheduleEntrySerializer,
@@ -24,9 +25,12 @@ from apps.scheduling.api.entry_serializers import (
     ScheduleFeedSerializer,
     render_entry,
     render_instance,
+    render_instances,
 )
 from apps.scheduling.conflicts import conflict_pairs
 from apps.scheduling.models import ScheduleEntry, ScheduleFeed
+from schedkit.api.fields import moment_problem
+from schedkit.api.parsers import JSONParser
 from schedkit.api.problems import Problem
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
 
@@ -53,7 +57,20 @@ def parse_moment(value: str, name: str) -> datetime:
         raise _bad(f"{name} must be an ISO 8601 date or date-time.")
     if parsed.tzinfo is None:
         raise _bad(f"{name} needs a UTC offset (e.g. 2026-03-01T00:00:00Z).")
+    if moment_problem(parsed):
+        raise _bad(f"{name}: {moment_problem(parsed)}")
     return parsed.astimezone(UTC)
+
+
+def _fields(value: str | None) -> tuple[str, ...] | None:
+    """?fields=id,start,end → those instance keys, in the documented order; None = all."""
+    if value is None or not value.strip():
+        return None
+    names = {name.strip() for name in value.split(",") if name.strip()}
+    unknown = sorted(names - set(INSTANCE_FIELDS))
+    if unknown:
+        raise _bad(f"Unknown fields: {', '.join(unknown)} (choose from {', '.join(INSTANCE_FIELDS)}).")
+    return tuple(name for name in INSTANCE_FIELDS if name in names)
 
 
 def parse_window(params, required: bool = True) -> tuple[datetime, datetime] | None:
@@ -187,6 +204,12 @@ class ScheduleEntryViewSet(OrgScopedViewSet):
             OpenApiParameter("end", OpenApiTypes.DATETIME, description="Window end (exclusive)"),
             OpenApiParameter("assignee", OpenApiTypes.UUID, description="Membership id, or `me`"),
             OpenApiParameter("team", OpenApiTypes.STR, description="Team slug or id"),
+            OpenApiParameter(
+                "fields",
+                OpenApiTypes.STR,
+                description="With a window: comma-separated instance fields to return (e.g. "
+                "`id,start,end,title,assignees`); default all",
+            ),
         ],
         responses={200: InstanceListSerializer, 400: PROBLEM},
         description="Without a window: stored masters (cursor-paginated). With start and end: every instance.",
@@ -203,10 +226,20 @@ class ScheduleEntryViewSet(OrgScopedViewSet):
                 queryset = queryset.filter(assignees__team_memberships__team=team).distinct()
             page = self.paginate_queryset(queryset)
             return self.get_paginated_response([render_entry(e) for e in page])
+        fields = _fields(request.query_params.get("fields"))
+        key = window_cache.window_key(
+            self.actor, start=window[0], end=window[1], assignee=assignee, team=team.pk if team else None, fields=fields
+        )
+        cached = window_cache.get(key)
+        if cached is not None:
+            count, results = cached
+            return Response({"count": count, "results": results})
         instances = selectors.schedule_instances(
             fetched_by=self.actor, start=window[0], end=window[1], assignee=assignee, team=team
         )
-        return Response({"count": len(instances), "results": [render_instance(i) for i in instances]})
+        rows = render_instances(instances, fields)
+        window_cache.put(key, rows)
+        return Response({"count": len(rows), "results": rows})
 
     @extend_schema(responses={200: ScheduleEntrySerializer, 404: PROBLEM})
     def retrieve(self, request, *args, **kwargs):

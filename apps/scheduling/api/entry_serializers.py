@@ -83,6 +83,73 @@ def render_instance(instance) -> dict:
     }
 
 
+INSTANCE_FIELDS = (
+    "id",
+    "entry_id",
+    "original_start",
+    "start",
+    "end",
+    "title",
+    "notes",
+    "status",
+    "timezone",
+    "rrule",
+    "is_recurring",
+    "is_exception",
+    "assignees",
+    "incident_id",
+    "work_item_ref",
+    "private",
+)
+
+
+def render_instances(instances, fields=None) -> list[dict]:
+    """render_instance() for a whole window, each master's own keys (and its assignee list)
+    rendered once, not once per occurrence; `fields` (a subset of INSTANCE_FIELDS) narrows
+    every row to those keys."""
+    per_master: dict = {}
+    rows = []
+    for instance in instances:
+        master = instance.master
+        shared = per_master.get(master.pk)
+        if shared is None:
+            shared = per_master[master.pk] = {
+                "entry_id": str(master.pk),
+                "timezone": master.timezone,
+                "rrule": master.rrule,
+                "incident_id": str(master.incident_id) if master.incident_id else None,
+                "work_item_ref": master.work_item_ref,
+                "private": master.private,
+                "assignees": [_assignee(m) for m in master.assignee_list]
+                if getattr(master, "assignee_list", None) is not None
+                else None,
+            }
+        if instance.override is None and shared["assignees"] is not None:
+            assignees = shared["assignees"]  # the master's people: one list for every occurrence
+        else:
+            assignees = [_assignee(m) for m in instance.assignees]
+        row = {
+            "id": instance.id,
+            "entry_id": shared["entry_id"],
+            "original_start": _dt(instance.original_start),
+            "start": _dt(instance.start),
+            "end": _dt(instance.end),
+            "title": instance.title,
+            "notes": instance.notes,
+            "status": instance.status,
+            "timezone": shared["timezone"],
+            "rrule": shared["rrule"],
+            "is_recurring": instance.original_start is not None,
+            "is_exception": instance.override is not None,
+            "assignees": assignees,
+            "incident_id": shared["incident_id"],
+            "work_item_ref": shared["work_item_ref"],
+            "private": shared["private"],
+        }
+        rows.append(row if fields is None else {name: row[name] for name in fields})
+    return rows
+
+
 class ScheduleAssigneeSerializer(serializers.Serializer):
     membership_id = serializers.UUIDField()
     email = serializers.EmailField()

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from apps.orgs.models import validate_timezone
 from apps.scheduling.models import AvailabilityRule, Location, Person, SlotInstance
+from schedkit.api.fields import BoundedDateField
 from schedkit.api.serializers import StrictModelSerializer, StrictSerializer
 
 
@@ -13,34 +14,6 @@ def _tz(value):
     except ValidationError as exc:
         raise serializers.ValidationError(exc.messages) from None
     return value
-
-
-MIN_YEAR, MAX_YEAR = 1970, 2999
-
-
-class BoundedDateField(serializers.DateField):
-    """A date in 1970–2999, so the day arithmetic around it (a day before, zone shifts)
-    can never overflow into a 500."""
-
-    default_error_messages = {"range": f"A date between {MIN_YEAR} and {MAX_YEAR}."}
-
-    def to_internal_value(self, value):
-        value = super().to_internal_value(value)
-        if not MIN_YEAR <= value.year <= MAX_YEAR:
-            self.fail("range")
-        return value
-
-
-class BoundedDateTimeField(serializers.DateTimeField):
-    """A date-time in 1970–2999 (see BoundedDateField)."""
-
-    default_error_messages = {"range": f"A time between {MIN_YEAR} and {MAX_YEAR}."}
-
-    def to_internal_value(self, value):
-        value = super().to_internal_value(value)
-        if not MIN_YEAR <= value.year <= MAX_YEAR:
-            self.fail("range")
-        return value
 
 
 class LocationSerializer(StrictModelSerializer):

@@ -3,7 +3,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.orgs.roles import ANY_MEMBER, AUTHENTICATED
@@ -18,6 +18,7 @@ from apps.signals.api.serializers import (
     VapidKeySerializer,
 )
 from apps.signals.models import Beacon, PushSubscription, Signal
+from schedkit.api.parsers import JSONParser
 from schedkit.api.problems import Problem
 from schedkit.api.serializers import ProblemSerializer
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
@@ -40,7 +41,8 @@ class SignalFilter(filters.FilterSet):
 
 class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
     """The org's signal feed, newest first. Members create their own notes, check-ins,
-    captures (multipart image upload) and alerts; beacons use POST /v1/signals/beacon."""
+    captures (multipart image upload) and alerts; a `beacon` ({"type": "beacon", lat, lng, …})
+    is the same ping as POST /v1/signals/beacon (201 starts it, then 200 and no database write)."""
 
     queryset = Signal.objects.all()
     serializer_class = SignalReadSerializer
@@ -52,13 +54,24 @@ class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedV
 
     @extend_schema(
         request={"application/json": SignalSerializer, "multipart/form-data": SignalSerializer},
+        description=(
+            'A beacon is posted like the other types: {"type": "beacon", "lat", "lng", "accuracy_m"?, "heading"?, '
+            '"speed"?} is the ping of POST /v1/signals/beacon (201 with the live position when it starts the beacon, '
+            "200 and no database write after that)."
+        ),
         responses={
+            200: OpenApiResponse(LivePositionSerializer, description="type=beacon: a later ping"),
             201: SignalReadSerializer,
             400: ProblemSerializer,
             413: OpenApiResponse(ProblemSerializer, description="CAPTURE_TOO_LARGE"),
         },
     )
     def create(self, request, *args, **kwargs):
+        if hasattr(request.data, "get") and request.data.get("type") == Signal.Type.BEACON:
+            # A beacon posted like any other signal: the same zero-write fast path.
+            ping = request.data.copy()
+            ping.pop("type")
+            return beacon_ping_response(self.actor, ping)
         serializer = SignalSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         signal = services.signal_create(actor=self.actor, **serializer.validated_data)
@@ -129,10 +142,15 @@ class BeaconPingView(SchedKitAPIView):
         responses={200: LivePositionSerializer, 201: LivePositionSerializer, 400: ProblemSerializer},
     )
     def post(self, request):
-        serializer = BeaconPingSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        position, started = services.beacon_ping(actor=self.actor, **serializer.validated_data)
-        return Response(position | {"started": started}, status=201 if started else 200)
+        return beacon_ping_response(self.actor, request.data)
+
+
+def beacon_ping_response(actor, data) -> Response:
+    """POST /v1/signals/beacon, and POST /v1/signals with type=beacon."""
+    serializer = BeaconPingSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    position, started = services.beacon_ping(actor=actor, **serializer.validated_data)
+    return Response(position | {"started": started}, status=201 if started else 200)
 
 
 class BeaconStopView(SchedKitAPIView):
