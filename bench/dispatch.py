@@ -1,7 +1,7 @@
 """Dispatch benchmark (run it through `bench/run dispatch`).
 
-Reuses bench/foundation.py's machinery with its own database `schedkit_bench_dispatch` and
-Redis DB 9 (prefix bench-dispatch). Seeds, in the demo org, 500 responders on call now with
+Reuses bench/foundation.py's machinery with its own database (`…_dispatch`) and Redis DB 9
+(prefix bench-dispatch). Seeds, in the demo org, 500 responders on call now with
 skills drawn from 50 and a live beacon each (Beacon row + live position in Redis), then:
 
   ranking    apps.dispatch.ranking.rank() for an incident needing 2 skills, 500 candidates,
@@ -29,16 +29,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import foundation as fd  # noqa: E402
 
-fd.DB_NAME = "schedkit_bench_dispatch"
-fd.REDIS_URL = "redis://127.0.0.1:6379/9"
-fd.APP_ENV = {
-    **fd.APP_ENV,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{fd.DB_NAME}",
-    "REDIS_URL": fd.REDIS_URL,
-    "REDIS_KEY_PREFIX": "bench-dispatch",
-    "CELERY_TASK_ALWAYS_EAGER": "false",
-    "EMBEDDED_WORKER": "false",
-}
+fd.configure("dispatch", 9, CELERY_TASK_ALWAYS_EAGER="false", EMBEDDED_WORKER="false")
 RESPONDERS = int(os.environ.get("BENCH_RESPONDERS", "500"))
 ALERTS = int(os.environ.get("BENCH_ALERTS", "200"))
 TIMERS = int(os.environ.get("BENCH_TIMERS", "30"))

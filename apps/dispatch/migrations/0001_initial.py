@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('incidents', '0002_required_skills'),
+        ('incidents', '0003_required_skills'),
         ('orgs', '0001_initial'),
         ('scheduling', '0001_initial'),
     ]

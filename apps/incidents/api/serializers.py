@@ -130,6 +130,7 @@ class IncidentUpdateSerializer(StrictSerializer):
     lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
     lng = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
     location_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    required_skills = skills_field(required=False)
     status = serializers.ChoiceField(
         choices=Status.choices,
         required=False,
@@ -146,8 +147,6 @@ class IncidentUpdateSerializer(StrictSerializer):
         if "assignee_id" in attrs and "assignee_ids" in attrs:
             raise serializers.ValidationError({"assignee_id": "Give assignee_id or assignee_ids, not both."})
         return attrs
-
-    required_skills = skills_field(required=False)
 
 
 class TransitionSerializer(StrictSerializer):
