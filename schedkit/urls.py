@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("apps.incidents.api.urls")),
     path("", include("apps.scheduling.api.urls")),
     path("", include("apps.bookings.api.urls")),
+    path("", include("apps.calendars.api.urls")),
     path("auth/link", account_views.magic_link, name="auth-link"),
 ]
 
@@ -44,6 +45,7 @@ urlpatterns = [
     path("", include("apps.incidents.urls")),
     path("", include("apps.signals.urls")),
     path("", include("apps.bookings.urls")),
+    path("", include("apps.calendars.urls")),
     path("", include("apps.scheduling.urls")),
     path("", org_views.home, name="home"),
 ]

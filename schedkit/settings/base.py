@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.scheduling",
     "apps.bookings",
+    "apps.calendars",
     "apps.demo",
 ]
 

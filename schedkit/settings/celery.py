@@ -42,6 +42,8 @@ CELERY_BEAT_SCHEDULE = {
     "bookings-holds-expire": {"task": "bookings.holds_expire", "schedule": timedelta(minutes=1)},
     "bookings-webhook-retry": {"task": "bookings.webhook_retry", "schedule": timedelta(minutes=1)},
     "scheduling-slots-generate": {"task": "scheduling.slots_generate", "schedule": timedelta(hours=1)},
+    "calendars-busy-refresh": {"task": "calendars.busy_refresh_due", "schedule": timedelta(minutes=1)},
+    "calendars-write-retry": {"task": "calendars.write_retry", "schedule": timedelta(minutes=5)},
     "incidents-sla-scan": {"task": "incidents.sla_scan", "schedule": timedelta(minutes=1)},
 }
 
