@@ -100,6 +100,7 @@ def _event(org):
 
 # Each app registers its own models with the harness in tests/<app>/factories.py.
 from tests.bookings import factories as _bookings_factories  # noqa: E402,F401
+from tests.calendars import factories as _calendars_factories  # noqa: E402,F401
 from tests.incidents import factories as _incidents_factories  # noqa: E402,F401
 from tests.schedule import factories as _schedule_factories  # noqa: E402,F401
 from tests.scheduling import factories as _scheduling_factories  # noqa: E402,F401

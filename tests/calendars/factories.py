@@ -3,6 +3,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from apps.calendars.models import CalendarConnection, ConnectedCalendar
+from tests import tenancy
+from tests.factories import MembershipFactory
 
 
 def make_connection(membership, *, google=None, status=CalendarConnection.Status.ACTIVE, calendars=True):
@@ -27,3 +29,9 @@ def make_connection(membership, *, google=None, status=CalendarConnection.Status
             write_target=True,
         )
     return connection
+
+
+@tenancy.register(CalendarConnection)
+def _connection(org):
+    # no tokens and not active: the harness never reaches Google
+    return make_connection(MembershipFactory(org=org), status=CalendarConnection.Status.NEEDS_RECONSENT)
