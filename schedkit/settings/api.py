@@ -52,5 +52,8 @@ SPECTACULAR_SETTINGS = {
         "apps.events.openapi.add_event_stream",
         "schedkit.api.schema.add_problem_responses",  # last: covers operations added by hooks too
     ],
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.orgs.models.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "apps.orgs.models.Role",
+        "CalendarConnectionStatusEnum": "apps.calendars.models.ConnectionStatus",
+    },
 }
