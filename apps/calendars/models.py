@@ -140,6 +140,3 @@ class CalendarEventLink(OrgOwnedModel):
 
     def __str__(self):
         return f"{self.google_event_id} ({self.state})"
-
-
-ConnectionStatus = CalendarConnection.Status  # importable by path (the OpenAPI enum name)

@@ -52,8 +52,5 @@ SPECTACULAR_SETTINGS = {
         "apps.events.openapi.add_event_stream",
         "schedkit.api.schema.add_problem_responses",  # last: covers operations added by hooks too
     ],
-    "ENUM_NAME_OVERRIDES": {
-        "RoleEnum": "apps.orgs.models.Role",
-        "CalendarConnectionStatusEnum": "apps.calendars.models.ConnectionStatus",
-    },
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.orgs.models.Role"},
 }

@@ -13,6 +13,8 @@ class ConnectedCalendarSerializer(serializers.ModelSerializer):
 class CalendarConnectionSerializer(serializers.ModelSerializer):
     calendars = ConnectedCalendarSerializer(many=True, read_only=True)
     membership_id = serializers.UUIDField(read_only=True)
+    # a plain string in the schema: an enum named "status" would collide with the incidents' StatusEnum
+    status = serializers.CharField(read_only=True, help_text="pending | active | needs_reconsent | revoked")
 
     class Meta:
         model = CalendarConnection
