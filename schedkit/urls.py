@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("apps.scheduling.api.urls")),
     path("", include("apps.bookings.api.urls")),
     path("", include("apps.dispatch.api.urls")),
+    path("", include("apps.calendars.api.urls")),
     path("auth/link", account_views.magic_link, name="auth-link"),
     re_path(r"^.*$", api_not_found, name="api-not-found"),  # last: unknown → problem+json 404
 ]
@@ -52,6 +53,7 @@ urlpatterns = [
     path("", include("apps.signals.urls")),
     path("", include("apps.bookings.urls")),
     path("", include("apps.planning.urls")),
+    path("", include("apps.calendars.urls")),
     path("", include("apps.scheduling.urls")),
     path("", org_views.home, name="home"),
 ]

@@ -112,6 +112,7 @@ def _delivery(org):
 
 # Each app registers its own models with the harness in tests/<app>/factories.py.
 from tests.bookings import factories as _bookings_factories  # noqa: E402,F401
+from tests.calendars import factories as _calendars_factories  # noqa: E402,F401
 from tests.dispatch import factories as _dispatch_factories  # noqa: E402,F401
 from tests.incidents import factories as _incidents_factories  # noqa: E402,F401
 from tests.planning import factories as _planning_factories  # noqa: E402,F401

@@ -58,6 +58,7 @@ from rest_framework.views import APIView
 from apps.accounts.services import api_key_create
 from apps.bookings import services as booking_services
 from apps.bookings.emails import host_token
+from apps.calendars.models import CalendarConnection
 from apps.events.models import Event, WebhookDelivery, WebhookEndpoint
 from apps.incidents import services as incident_services
 from apps.orgs.models import Invite, Role, TeamMember
@@ -72,6 +73,7 @@ from apps.planning.models import (
 )
 from apps.scheduling import ical
 from tests.bookings.factories import make_event_type
+from tests.calendars.factories import make_connection
 from tests.factories import MembershipFactory, OrgFactory, TeamFactory, actor_for
 from tests.incidents.factories import make_incident
 from tests.schedule.factories import make_entry
@@ -184,6 +186,7 @@ SPEC_ROLES = {
     "own:api-keys": ANY_MEMBER,  # per user per org; admins see all of the org's
     "own:push": ANY_MEMBER,
     "events:read": ANY_MEMBER,  # the org's event log: what every member's live stream carries
+    "own:calendars": ANY_MEMBER,  # SPEC: "Google Calendar sync per user": a connection is its owner's alone
 }
 
 # --- declarations ------------------------------------------------------------------------
@@ -747,6 +750,29 @@ ROUTES: dict[str, dict[str, Call]] = {
     "admin-webhook-delivery-list": {"list": Call("webhooks")},
     "admin-webhook-delivery-detail": {"retrieve": Call("webhooks", model="delivery")},
     "admin-webhook-delivery-redeliver": {"redeliver": Call("webhooks", model="delivery", ok=(202,))},
+    # calendars: each member's own connection; anyone else's is 404 whatever the role
+    "calendar-connection-list": {"list": Call("own:calendars")},
+    "calendar-connection-detail": {
+        action: Call(
+            "own:calendars",
+            url=_own("calendar_connections"),
+            body=body,
+            others=Others(frozenset(), (404,), url=_someone_elses("calendar_connections")),
+        )
+        for action, body in [
+            ("retrieve", None),
+            ("partial_update", {"calendars": [{"calendar_id": "primary@example.test", "check_conflicts": False}]}),
+            ("destroy", None),
+        ]
+    },
+    "calendar-connection-sync": {
+        "sync": Call(
+            "own:calendars",
+            url=_own("calendar_connections"),
+            ok=(202,),
+            others=Others(frozenset(), (404,), url=_someone_elses("calendar_connections")),
+        )
+    },
 }
 
 
@@ -860,6 +886,10 @@ class World:
         # signals
         self.signal = make_signal(org, membership=self.members["member"])
         self.beacon = make_beacon(org, membership=self.members["member"])
+        self.calendar_connections = {  # not active, no tokens: nothing reaches Google
+            role: make_connection(m, status=CalendarConnection.Status.NEEDS_RECONSENT)
+            for role, m in self.members.items()
+        }
         self.push = {
             role: make_push_subscription(org, user=m.user, endpoint=f"https://push.example.test/{org.slug}/{role}")
             for role, m in self.members.items()

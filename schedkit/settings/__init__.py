@@ -8,6 +8,7 @@ Setting DATABASE_URL and REDIS_URL switches to the production topology; no code 
 from .api import *  # noqa: F401,F403
 from .base import *  # noqa: F401,F403
 from .bookings import *  # noqa: F401,F403
+from .calendars import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
 from .delivery import *  # noqa: F401,F403
 from .email import *  # noqa: F401,F403

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "apps.bookings",
     "apps.dispatch",
     "apps.planning",
+    "apps.calendars",
     "apps.demo",
 ]
 

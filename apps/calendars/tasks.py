@@ -1,0 +1,67 @@
+"""Thin Celery tasks: load by id, call a service, own the retries (backoff)."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.calendars import services
+from apps.calendars.google import GoogleRequestError, TransientGoogleError
+from apps.calendars.models import CalendarConnection, CalendarEventLink
+
+MAX_WRITE_ATTEMPTS = 10
+
+
+@shared_task(
+    name="calendars.sync_connection",
+    autoretry_for=(TransientGoogleError,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=5,
+)
+def sync_connection(connection_id: str) -> str:
+    return services.connection_sync(connection_id=connection_id)
+
+
+@shared_task(name="calendars.busy_refresh_due")
+def busy_refresh_due(limit: int = 200) -> int:
+    """Every minute: refresh connections whose busy cache is older than the refresh window."""
+    stale = timezone.now() - timedelta(seconds=settings.GOOGLE_BUSY_REFRESH_SECONDS)
+    ids = list(
+        CalendarConnection.objects.filter(status=CalendarConnection.Status.ACTIVE)
+        .filter(Q(last_sync_at__isnull=True) | Q(last_sync_at__lt=stale))
+        .order_by("last_sync_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    for connection_id in ids:
+        sync_connection.delay(str(connection_id))
+    return len(ids)
+
+
+@shared_task(
+    name="calendars.write_booking",
+    autoretry_for=(TransientGoogleError, GoogleRequestError),
+    retry_backoff=10,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def write_booking(booking_id: str) -> str:
+    return services.booking_event_sync(booking_id=booking_id)
+
+
+@shared_task(name="calendars.write_retry")
+def write_retry(limit: int = 200) -> int:
+    """Every five minutes: writes that failed past their task's retries get another go."""
+    ids = list(
+        CalendarEventLink.objects.filter(
+            state__in=[CalendarEventLink.State.FAILED, CalendarEventLink.State.PENDING],
+            attempts__lt=MAX_WRITE_ATTEMPTS,
+            updated_at__lt=timezone.now() - timedelta(minutes=5),
+        ).values_list("booking_id", flat=True)[:limit]
+    )
+    for booking_id in ids:
+        if booking_id:
+            write_booking.delay(str(booking_id))
+    return len(ids)
