@@ -77,7 +77,23 @@ def add_problem_responses(result, generator, request, public):
                         content["schema"] = SSE_EVENT_SCHEMA
     _timezones_as_enum(result)
     _closed_request_bodies(result)
+    _blank_alternatives_as_any_of(result)
     return result
+
+
+def _blank_alternatives_as_any_of(node) -> None:
+    """drf-spectacular documents a blank-allowed string as oneOf [the string, maxLength 0];
+    when the string's own pattern admits "" too, "" matches both and oneOf fails: anyOf says
+    the same without the ambiguity."""
+    if isinstance(node, dict):
+        options = node.get("oneOf")
+        if isinstance(options, list) and {"type": "string", "maxLength": 0} in options:
+            node["anyOf"] = node.pop("oneOf")
+        for value in node.values():
+            _blank_alternatives_as_any_of(value)
+    elif isinstance(node, list):
+        for value in node:
+            _blank_alternatives_as_any_of(value)
 
 
 def _closed_request_bodies(result) -> None:

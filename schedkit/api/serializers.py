@@ -39,7 +39,12 @@ class StrictMixin:
                     message = _json_type_error(self.fields[name], value)
                     if message:
                         wrong[name] = [message]
-                if wrong:
+                if wrong:  # reported together with every other field's errors
+                    try:
+                        super().to_internal_value({k: v for k, v in data.items() if k not in wrong})
+                    except serializers.ValidationError as exc:
+                        if isinstance(exc.detail, dict):
+                            raise serializers.ValidationError({**exc.detail, **wrong}) from None
                     raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 

@@ -75,7 +75,7 @@ def _fields(value: str | None) -> tuple[str, ...] | None:
 
 def parse_window(params, required: bool = True) -> tuple[datetime, datetime] | None:
     start, end = params.get("start"), params.get("end")
-    if not start and not end and not required:
+    if start is None and end is None and not required:
         return None
     if not start or not end:
         raise _bad("Give both start and end.")
