@@ -7,8 +7,18 @@ from django.core import signing
 from django.core.mail import send_mail
 
 from apps.bookings.models import Booking
+from schedkit import display
 
 HOST_SALT = "bookings.host-decision"
+#: The attendee email's subject after "<event title>: ".
+SUBJECTS = {
+    "created": "your booking",
+    "confirmed": "booking confirmed",
+    "declined": "booking declined",
+    "cancelled": "booking cancelled",
+    "rescheduled": "booking moved",
+    "reminder": "reminder",
+}
 
 
 def host_token(booking: Booking) -> str:
@@ -35,21 +45,23 @@ def send_booking_email(*, booking_id: str, raw_token: str | None, kind: str) -> 
     if booking is None:
         return False
     title = booking.event_type.title if booking.event_type_id else "Appointment"
-    when = booking.start_at.isoformat()
+    host_tz = booking.person.tz_name if booking.person_id else None
+    when = display.format_when(booking.start_at, display.customer_zone(booking.timezone, fallback=host_tz))
     attendee = booking.attendee_email
-    lines = [f"{title} on {when} ({booking.status})."]
+    lines = [f"{title} on {when} ({display.label(booking.status)})."]
     if raw_token:
         urls = manage_urls(raw_token)
         lines += [f"Cancel: {urls['cancel_url']}", f"Reschedule: {urls['reschedule_url']}"]
     if attendee:
-        send_mail(f"{title}: {kind}", "\n".join(lines), None, [attendee])
+        send_mail(f"{title}: {SUBJECTS.get(kind, display.label(kind))}", "\n".join(lines), None, [attendee])
     if kind == "created" and booking.status == Booking.Status.PENDING and booking.person_id:
         host = booking.person.membership.user
         token = host_token(booking)
         base = settings.PUBLIC_BASE_URL
+        host_when = display.format_when(booking.start_at, display.customer_zone(host_tz))
         send_mail(
             f"Confirm booking: {title}",
-            f"{booking.attendee_name} asked for {when}.\n"
+            f"{booking.attendee_name} asked for {host_when}.\n"
             f"Confirm: {base}/book/host/{token}/confirm\nDecline: {base}/book/host/{token}/decline",
             None,
             [host.email],

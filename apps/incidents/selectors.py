@@ -41,5 +41,10 @@ def incident_by_customer_token(token: str) -> Incident:
     return incident
 
 
+def org_members(*, org) -> QuerySet[Membership]:
+    """Every membership, past ones too: activity lines name people who have since left."""
+    return Membership.objects.filter(org=org).select_related("user")
+
+
 def assignable_members(*, org) -> QuerySet[Membership]:
     return Membership.objects.filter(org=org, active=True).select_related("user").order_by("user__email")

@@ -4,12 +4,14 @@ page and its htmx partial; writes go through the same services as the API."""
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone as dj_timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.incidents import clock, selectors, services
 from apps.incidents.models import Incident, Priority, SlaStatus, Status, manages_incidents
 from apps.orgs.models import Membership
 from apps.orgs.tenancy import resolve_actor
+from schedkit import display
 from schedkit.api.problems import Problem
 
 BOARD_LIMIT = 200
@@ -33,7 +35,11 @@ def page_view(view):
             request.actor = _actor(request)
         except Problem as problem:
             return _problem_page(request, problem)
-        return view(request, *args, **kwargs)
+        dj_timezone.activate(display.staff_zone(user=request.user, org=request.actor.org))
+        try:
+            return view(request, *args, **kwargs)
+        finally:
+            dj_timezone.deactivate()
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
@@ -102,6 +108,7 @@ def _detail_context(request, incident: Incident, error: str | None = None):
         request,
         incident=incident,
         activity=list(selectors.incident_activity(incident=incident)[:200]),
+        member_names={str(m.pk): display.person_name(m.user) for m in selectors.org_members(org=actor.org)},
         error=error,
     )
 
@@ -180,7 +187,11 @@ def public_status(request, token):
         incident = selectors.incident_by_customer_token(token)
     except Http404:
         return render(request, "incidents/status_not_found.html", status=404)
-    context = {"incident": incident, "sla_status": incident.sla_status_at(clock.now())}
+    context = {
+        "incident": incident,
+        "sla_status": incident.sla_status_at(clock.now()),
+        "zone": display.customer_zone(None, fallback=incident.org),
+    }
     if request.htmx:
         return render(request, "incidents/partials/status_body.html", context)
     response = render(request, "incidents/status.html", context)
