@@ -417,12 +417,16 @@ def incident_resolve_by_fingerprint(*, org: Org, fingerprint: str, label: str = 
     return incident_transition(actor=None, incident=incident, to=Status.RESOLVED, actor_label=label)
 
 
-def incident_from_alert(*, org: Org, title: str, lat: float | None, lng: float | None, signal_id) -> Incident:
-    """Called by the signals app for an `alert` signal: an urgent incident at the position."""
+def incident_from_alert(
+    *, org: Org, title: str, lat: float | None, lng: float | None, signal_id, description: str = ""
+) -> Incident:
+    """Called by the signals app for an `alert` signal: an urgent incident at the position,
+    carrying the alert's full text as its description."""
     return incident_create(
         actor=None,
         org=org,
         title=title,
+        description=description[:20_000],
         priority=Priority.URGENT,
         source=Source.ALERT,
         lat=lat,
