@@ -1,6 +1,6 @@
 """Incident reads that cross the tenant line: always through for_actor()."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from rest_framework.exceptions import ValidationError
 
@@ -24,6 +24,14 @@ def incident_list(*, fetched_by, filters=None) -> QuerySet[Incident]:
             raise ValidationError(filterset.errors)
         queryset = filterset.qs
     return queryset
+
+
+def incident_search(queryset: QuerySet[Incident], text: str) -> QuerySet[Incident]:
+    """Narrow an incident list to those whose title, description or place mention `text`."""
+    text = (text or "").strip()[:200]
+    if not text:
+        return queryset
+    return queryset.filter(Q(title__icontains=text) | Q(description__icontains=text) | Q(location_name__icontains=text))
 
 
 def access_incident(actor, incident_id) -> Incident:
