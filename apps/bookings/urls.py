@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from apps.bookings import views
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("book/host/<str:token>/<str:decision>", views.host_decision_page, name="host-decision"),
     path("book/<slug:username>/<slug:event_slug>", views.person_book, name="person-book"),
     path("book/<slug:org_slug>/<slug:team_slug>/<slug:event_slug>", views.team_book, name="team-book"),
+    # Every public URL also answers with a trailing slash (a redirect to the canonical one).
+    re_path(r"^(?P<path>(?:book|status)/.+?)/+$", views.without_trailing_slash, name="strip-slash"),
 ]

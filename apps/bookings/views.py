@@ -5,7 +5,7 @@ import zoneinfo
 from datetime import date, datetime, timedelta
 
 from django import forms
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -15,6 +15,7 @@ from apps.bookings import selectors, services
 from apps.bookings.api.views import PersonBookView, TeamBookView
 from apps.bookings.emails import manage_urls
 from apps.orgs.models import validate_timezone
+from schedkit import display
 from schedkit.api.problems import Problem
 
 JSON_TYPES = ("application/json", "application/problem+json")
@@ -28,11 +29,57 @@ class BookForm(forms.Form):
     notes = forms.CharField(max_length=2000, required=False)
 
 
-def _day(request, tz_name: str) -> date:
+STRIP_DAYS = 14  # the date strip: two weeks of days with their free times
+
+
+def _today(tz_name: str) -> date:
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date()
+
+
+def _day(request, tz_name: str) -> date | None:
+    """The date asked for (?date=), or None: then the page opens on the first day with free times."""
     try:
         return date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
-        return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date() + timedelta(days=1)
+        return None
+
+
+def _strip(request, tz_name: str, slots_for) -> dict:
+    """The date strip (STRIP_DAYS from the asked day or today, one slot query for the range),
+    the chosen day (asked for, else the first day with free times) and that day's times."""
+    tz = zoneinfo.ZoneInfo(tz_name)
+    today = _today(tz_name)
+    asked = _day(request, tz_name)
+    anchor = asked if asked and today <= asked else today
+    if asked and asked > today + timedelta(days=STRIP_DAYS - 1):
+        anchor = asked
+    slots = slots_for(anchor, tz_name, anchor + timedelta(days=STRIP_DAYS - 1))
+    per_day: dict[date, list] = {}
+    for s in slots:
+        per_day.setdefault(s["start"].astimezone(tz).date(), []).append(s)
+    days = [anchor + timedelta(days=i) for i in range(STRIP_DAYS)]
+    day = asked or next((d for d in days if per_day.get(d)), anchor)
+    if asked and asked < today:
+        day_slots = []
+    else:
+        day_slots = per_day.get(day, [])
+    return {
+        "day": day,
+        "strip": [{"date": d, "count": len(per_day.get(d, []))} for d in days],
+        "slots": [{**s, "label": s["start"].astimezone(tz).strftime("%H:%M")} for s in day_slots],
+        "prev_day": max(today, anchor - timedelta(days=STRIP_DAYS)) if anchor > today else None,
+        "next_day": anchor + timedelta(days=STRIP_DAYS),
+        "first_free": next((d for d in days if per_day.get(d)), None),
+    }
+
+
+def _host(event_type) -> dict:
+    """Who and where, as the booking page shows them."""
+    if event_type.person_id:
+        host = event_type.person.name or display.person_name(event_type.person.membership.user)
+    else:
+        host = event_type.team.name if event_type.team_id else ""
+    return {"host_name": host, "location_name": event_type.location.name if event_type.location_id else ""}
 
 
 def _tz(request, default: str) -> str:
@@ -46,8 +93,13 @@ def _tz(request, default: str) -> str:
 
 def _render_booking_page(request, event_type, slots_for, default_tz):
     tz_name = _tz(request, default_tz)
-    day = _day(request, tz_name)
-    context = {"event_type": event_type, "day": day, "tz_name": tz_name, "form": BookForm()}
+    context = {
+        "event_type": event_type,
+        "tz_name": tz_name,
+        "zone_asked": bool(request.GET.get("timezone") or request.POST.get("timezone")),
+        "form": BookForm(),
+        **_host(event_type),
+    }
     status = 200
     if request.method == "POST":
         form = BookForm(request.POST)
@@ -69,16 +121,18 @@ def _render_booking_page(request, event_type, slots_for, default_tz):
                 return render(
                     request,
                     "bookings/booked.html",
-                    {"booking": booking, "event_type": event_type, "tz_name": tz_name, **manage_urls(raw)},
+                    {
+                        "booking": booking,
+                        "event_type": event_type,
+                        "tz_name": tz_name,
+                        **_host(event_type),
+                        **manage_urls(raw),
+                    },
                     status=201,
                 )
         else:
             status = 400
-    context["slots"] = [
-        {**s, "label": s["start"].astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")}
-        for s in slots_for(day, tz_name)
-    ]
-    context["prev_day"], context["next_day"] = day - timedelta(days=1), day + timedelta(days=1)
+    context.update(_strip(request, tz_name, slots_for))
     template = "bookings/partials/slots.html" if getattr(request, "htmx", False) else "bookings/book.html"
     return render(request, template, context, status=status)
 
@@ -109,8 +163,8 @@ def person_book_page(request, username, event_slug):
     event_type = selectors.person_event_type(username=username, slug=event_slug)
     person = event_type.person
 
-    def slots_for(day, tz_name):
-        return selectors.host_slots(event_type=event_type, person=person, day=day, tz_name=tz_name)
+    def slots_for(day, tz_name, end_day):
+        return selectors.host_slots(event_type=event_type, person=person, day=day, end_day=end_day, tz_name=tz_name)
 
     return _render_booking_page(request, event_type, slots_for, person.tz_name)
 
@@ -120,8 +174,8 @@ def person_book_page(request, username, event_slug):
 def team_book_page(request, org_slug, team_slug, event_slug):
     event_type = selectors.team_event_type(org_slug=org_slug, team_slug=team_slug, slug=event_slug)
 
-    def slots_for(day, tz_name):
-        return selectors.team_slots(event_type=event_type, day=day, tz_name=tz_name)
+    def slots_for(day, tz_name, end_day):
+        return selectors.team_slots(event_type=event_type, day=day, end_day=end_day, tz_name=tz_name)
 
     return _render_booking_page(request, event_type, slots_for, event_type.org.timezone)
 
@@ -151,17 +205,26 @@ def manage_page(request, token, operation):
         except Problem as problem:
             context["error"], status = problem.detail, problem.status_code
     if operation == "reschedule" and booking.event_type_id and booking.status in ("pending", "confirmed"):
-        day = _day(request, tz_name)
-        slots = selectors.host_slots(
-            event_type=booking.event_type, person=booking.person, day=day, tz_name=tz_name, exclude_pk=booking.pk
-        )
-        context.update(
-            day=day,
-            prev_day=day - timedelta(days=1),
-            next_day=day + timedelta(days=1),
-            slots=[{**s, "label": s["start"].astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")} for s in slots],
-        )
+
+        def slots_for(day, tz_name, end_day):
+            return selectors.host_slots(
+                event_type=booking.event_type,
+                person=booking.person,
+                day=day,
+                end_day=end_day,
+                tz_name=tz_name,
+                exclude_pk=booking.pk,
+            )
+
+        context.update(_strip(request, tz_name, slots_for))
     return render(request, "bookings/manage.html", context, status=status)
+
+
+def without_trailing_slash(request, path):
+    """/book/…/ and /status/…/ (as people and the README write them) → the canonical URL
+    without the slash; 308 keeps a POST a POST."""
+    target = "/" + path + (("?" + request.META["QUERY_STRING"]) if request.META.get("QUERY_STRING") else "")
+    return HttpResponseRedirect(target, status=301 if request.method in ("GET", "HEAD") else 308)
 
 
 @require_http_methods(["GET", "POST"])
