@@ -5,6 +5,9 @@ import zoneinfo
 from datetime import date, datetime, timedelta
 
 from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,7 +17,10 @@ from django.views.decorators.http import require_http_methods
 from apps.bookings import selectors, services
 from apps.bookings.api.views import PersonBookView, TeamBookView
 from apps.bookings.emails import manage_urls
+from apps.bookings.models import Booking
 from apps.orgs.models import validate_timezone
+from apps.orgs.roles import SCHEDULERS
+from apps.orgs.tenancy import resolve_actor
 from schedkit import display
 from schedkit.api.problems import Problem
 
@@ -218,6 +224,80 @@ def manage_page(request, token, operation):
 
         context.update(_strip(request, tz_name, slots_for))
     return render(request, "bookings/manage.html", context, status=status)
+
+
+FRONTDESK_LIMIT = 200
+
+
+def _frontdesk_filters(request, tz) -> dict:
+    """The bookings list's filters from the URL: day (in the org's zone), person, status, email."""
+    filters = {}
+    day = _day(request, tz.key)
+    if day:
+        filters["start_after"] = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+        filters["start_before"] = filters["start_after"] + timedelta(days=1)
+    for field in ("person_id", "status"):
+        if request.GET.get(field):
+            filters[field] = request.GET[field][:64]
+    if request.GET.get("email"):
+        filters["email"] = request.GET["email"].strip()[:254]
+    return filters
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def frontdesk(request):
+    """Frontdesk: the org's bookings (filtered, cancel / reschedule in place) and its event
+    types and availability with their public links. Schedulers and admins."""
+    try:
+        actor = resolve_actor(request, require_org=True)
+        if actor.role not in SCHEDULERS:
+            raise Problem(403, "FORBIDDEN", "Forbidden", "The frontdesk is for schedulers and admins.")
+    except Problem as problem:
+        return render(request, "incidents/problem.html", {"problem": problem}, status=problem.status_code)
+    tz = display.staff_zone(user=request.user, org=actor.org)
+    message, error, status = "", "", 200
+    if request.method == "POST":
+        try:
+            booking = selectors.access_booking(actor, request.POST.get("booking_id", ""))
+            if request.POST.get("action") == "cancel":
+                services.booking_cancel(
+                    actor_or_none=actor, booking=booking, reason=request.POST.get("reason", "")[:500]
+                )
+                message = f"Cancelled the booking of {booking.attendee_name}."
+            elif request.POST.get("action") == "reschedule":
+                local = datetime.fromisoformat(request.POST.get("new_start", ""))
+                new_start = local.replace(tzinfo=tz) if local.tzinfo is None else local
+                services.booking_reschedule(actor_or_none=actor, booking=booking, new_start=new_start)
+                message = f"Moved the booking of {booking.attendee_name} to {display.format_when(new_start, tz)}."
+            else:
+                raise Problem(400, "VALIDATION_ERROR", "Invalid input", "Unknown action.")
+        except ValueError:
+            error, status = "Give the new start as a date and time.", 400
+        except (Problem, Http404) as problem:
+            error = str(getattr(problem, "detail", "") or "Booking not found.")
+            status = getattr(problem, "status_code", 404)
+    filters = _frontdesk_filters(request, tz)
+    try:
+        bookings = list(selectors.booking_list(actor=actor, filters=filters).order_by("start_at")[:FRONTDESK_LIMIT])
+    except (ValueError, DjangoValidationError):
+        bookings, error = [], error or "Check the filters."
+    event_types = selectors.frontdesk_event_types(actor=actor)
+    people = {et.person_id: et.person for et in event_types if et.person_id}
+    context = {
+        "org": actor.org,
+        "tz": tz,
+        "bookings": bookings,
+        "limit": FRONTDESK_LIMIT,
+        "filters": request.GET,
+        "statuses": Booking.Status.choices,
+        "people": sorted(people.values(), key=lambda p: p.name),
+        "event_types": event_types,
+        "base_url": settings.PUBLIC_BASE_URL,
+        "message": message,
+        "error": error,
+    }
+    return render(request, "bookings/frontdesk.html", context, status=status)
 
 
 def without_trailing_slash(request, path):
