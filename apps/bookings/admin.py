@@ -63,6 +63,11 @@ class AttemptInline(admin.TabularInline):
     can_delete = False
 
 
+# "Webhook deliverys" otherwise. Set here rather than in Meta so no migration is needed
+# while the delivery work changes apps/bookings/models.py in parallel; move it to Meta later.
+WebhookDelivery._meta.verbose_name_plural = "webhook deliveries"
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     formfield_overrides = URL_FIELDS_HTTPS
