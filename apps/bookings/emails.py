@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 
+import schedkit.display as display
 from apps.bookings.models import Booking
-from schedkit import display
 
 HOST_SALT = "bookings.host-decision"
 #: The attendee email's subject after "<event title>: ".

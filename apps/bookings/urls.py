@@ -6,6 +6,7 @@ app_name = "bookings"
 
 urlpatterns = [
     path("frontdesk/", views.frontdesk, name="frontdesk"),
+    path("schedule/bookings.json", views.bookings_feed, name="schedule-bookings"),
     path("book/manage/<str:token>/<str:operation>", views.manage_page, name="manage"),
     path("book/host/<str:token>/<str:decision>", views.host_decision_page, name="host-decision"),
     path("book/<slug:username>/<slug:event_slug>", views.person_book, name="person-book"),

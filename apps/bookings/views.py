@@ -8,12 +8,13 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+import schedkit.display as display
 from apps.bookings import selectors, services
 from apps.bookings.api.views import PersonBookView, TeamBookView
 from apps.bookings.emails import manage_urls
@@ -21,7 +22,6 @@ from apps.bookings.models import Booking
 from apps.orgs.models import validate_timezone
 from apps.orgs.roles import SCHEDULERS
 from apps.orgs.tenancy import resolve_actor
-from schedkit import display
 from schedkit.api.problems import Problem
 
 JSON_TYPES = ("application/json", "application/problem+json")
@@ -318,3 +318,31 @@ def host_decision_page(request, token, decision):
         except Problem as problem:
             context["error"], status = problem.detail, problem.status_code
     return render(request, "bookings/host_decision.html", context, status=status)
+
+
+@require_GET
+@login_required
+def bookings_feed(request):
+    """The schedule calendar's read-only booking layer: the org's live bookings in [start, end)."""
+    try:
+        actor = resolve_actor(request, require_org=True)
+        start = datetime.fromisoformat(request.GET.get("start", "").replace("Z", "+00:00"))
+        end = datetime.fromisoformat(request.GET.get("end", "").replace("Z", "+00:00"))
+    except Problem as problem:
+        return JsonResponse({"code": problem.code, "detail": str(problem.detail)}, status=problem.status_code)
+    except ValueError:
+        return JsonResponse({"code": "VALIDATION_ERROR", "detail": "start and end must be ISO 8601."}, status=400)
+    if actor.role not in SCHEDULERS:
+        return JsonResponse({"results": []})
+    rows = selectors.booking_list(actor=actor, filters={"start_after": start, "start_before": end})
+    results = [
+        {
+            "id": str(b.pk),
+            "title": f"{b.event_type.title if b.event_type_id else 'Booking'} · {b.attendee_name}",
+            "start": b.start_at.isoformat(),
+            "end": b.end_at.isoformat(),
+            "status": b.status,
+        }
+        for b in rows.filter(status__in=("pending", "confirmed"))[:500]
+    ]
+    return JsonResponse({"results": results})

@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone as dj_timezone
 from django.views.decorators.http import require_GET, require_POST
 
+import schedkit.display as display
 from apps.incidents import clock, selectors, services
 from apps.incidents.models import Incident, Priority, SlaStatus, Status, manages_incidents
 from apps.orgs.models import Membership
 from apps.orgs.tenancy import resolve_actor
-from schedkit import display
 from schedkit.api.problems import Problem
 
 BOARD_PAGE = 200  # rows per "show more"

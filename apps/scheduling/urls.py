@@ -8,5 +8,4 @@ app_name = "schedule"
 
 urlpatterns = [
     path("schedule/", views.calendar, name="calendar"),
-    path("schedule/bookings.json", views.bookings_feed, name="bookings-feed"),
 ]

@@ -4,7 +4,7 @@
 
 from django import template
 
-from schedkit import display
+import schedkit.display as display
 
 register = template.Library()
 
