@@ -41,3 +41,14 @@ def off_loop(fn, *args):
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(call).result(timeout=30)
+
+
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "screenshots")
+
+
+def screenshot(page, name: str) -> str:
+    """Keep a full-page screenshot as a test artifact under var/screenshots/ (gitignored)."""
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    path = os.path.join(SCREENSHOTS, f"{name}.png")
+    page.screenshot(path=path, full_page=True)
+    return path

@@ -396,3 +396,14 @@ def booking_list(*, actor, filters: dict):
     if filters.get("email"):
         qs = qs.filter(email_index=blind_index(filters["email"], kind="email"))
     return qs
+
+
+def frontdesk_event_types(*, actor) -> list[EventType]:
+    """The org's event types with their owner, place and the owner's availability rules
+    (the frontdesk page lists them with their public links)."""
+    return list(
+        EventType.objects.for_actor(actor)
+        .select_related("person__membership__user", "team", "location")
+        .prefetch_related("person__rules")
+        .order_by("title")
+    )

@@ -5,16 +5,23 @@ import zoneinfo
 from datetime import date, datetime, timedelta
 
 from django import forms
-from django.http import Http404
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+import schedkit.display as display
 from apps.bookings import selectors, services
 from apps.bookings.api.views import PersonBookView, TeamBookView
 from apps.bookings.emails import manage_urls
+from apps.bookings.models import Booking
 from apps.orgs.models import validate_timezone
+from apps.orgs.roles import SCHEDULERS
+from apps.orgs.tenancy import resolve_actor
 from schedkit.api.fields import BoundedFormDateTimeField, moment_problem, parse_day
 from schedkit.api.problems import Problem
 from schedkit.api.throttling import client_ident, rate_wait
@@ -30,11 +37,54 @@ class BookForm(forms.Form):
     notes = forms.CharField(max_length=2000, required=False)
 
 
-def _day(request, tz_name: str) -> date:
-    """The day asked for (?date=), or tomorrow when it is absent, malformed or out of range."""
-    return parse_day(request.GET.get("date")) or (
-        timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date() + timedelta(days=1)
-    )
+STRIP_DAYS = 14  # the date strip: two weeks of days with their free times
+
+
+def _today(tz_name: str) -> date:
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date()
+
+
+def _day(request, tz_name: str) -> date | None:
+    """The date asked for (?date=), or None: then the page opens on the first day with free times."""
+    return parse_day(request.GET.get("date"))  # bounded: out-of-range dates are None too
+
+
+def _strip(request, tz_name: str, slots_for) -> dict:
+    """The date strip (STRIP_DAYS from the asked day or today, one slot query for the range),
+    the chosen day (asked for, else the first day with free times) and that day's times."""
+    tz = zoneinfo.ZoneInfo(tz_name)
+    today = _today(tz_name)
+    asked = _day(request, tz_name)
+    anchor = asked if asked and today <= asked else today
+    if asked and asked > today + timedelta(days=STRIP_DAYS - 1):
+        anchor = asked
+    slots = slots_for(anchor, tz_name, anchor + timedelta(days=STRIP_DAYS - 1))
+    per_day: dict[date, list] = {}
+    for s in slots:
+        per_day.setdefault(s["start"].astimezone(tz).date(), []).append(s)
+    days = [anchor + timedelta(days=i) for i in range(STRIP_DAYS)]
+    day = asked or next((d for d in days if per_day.get(d)), anchor)
+    if asked and asked < today:
+        day_slots = []
+    else:
+        day_slots = per_day.get(day, [])
+    return {
+        "day": day,
+        "strip": [{"date": d, "count": len(per_day.get(d, []))} for d in days],
+        "slots": [{**s, "label": s["start"].astimezone(tz).strftime("%H:%M")} for s in day_slots],
+        "prev_day": max(today, anchor - timedelta(days=STRIP_DAYS)) if anchor > today else None,
+        "next_day": anchor + timedelta(days=STRIP_DAYS),
+        "first_free": next((d for d in days if per_day.get(d)), None),
+    }
+
+
+def _host(event_type) -> dict:
+    """Who and where, as the booking page shows them."""
+    if event_type.person_id:
+        host = event_type.person.name or display.person_name(event_type.person.membership.user)
+    else:
+        host = event_type.team.name if event_type.team_id else ""
+    return {"host_name": host, "location_name": event_type.location.name if event_type.location_id else ""}
 
 
 def _tz(request, default: str) -> str:
@@ -65,8 +115,13 @@ def _with_retry_after(response, wait: int | None):
 
 def _render_booking_page(request, event_type, slots_for, default_tz):
     tz_name = _tz(request, default_tz)
-    day = _day(request, tz_name)
-    context = {"event_type": event_type, "day": day, "tz_name": tz_name, "form": BookForm()}
+    context = {
+        "event_type": event_type,
+        "tz_name": tz_name,
+        "zone_asked": bool(request.GET.get("timezone") or request.POST.get("timezone")),
+        "form": BookForm(),
+        **_host(event_type),
+    }
     status = 200
     wait = _booking_rate_wait(request) if request.method == "POST" else None
     if wait is not None:
@@ -91,16 +146,18 @@ def _render_booking_page(request, event_type, slots_for, default_tz):
                 return render(
                     request,
                     "bookings/booked.html",
-                    {"booking": booking, "event_type": event_type, "tz_name": tz_name, **manage_urls(raw)},
+                    {
+                        "booking": booking,
+                        "event_type": event_type,
+                        "tz_name": tz_name,
+                        **_host(event_type),
+                        **manage_urls(raw),
+                    },
                     status=201,
                 )
         else:
             status = 400
-    context["slots"] = [
-        {**s, "label": s["start"].astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")}
-        for s in slots_for(day, tz_name)
-    ]
-    context["prev_day"], context["next_day"] = day - timedelta(days=1), day + timedelta(days=1)
+    context.update(_strip(request, tz_name, slots_for))
     template = "bookings/partials/slots.html" if getattr(request, "htmx", False) else "bookings/book.html"
     return _with_retry_after(render(request, template, context, status=status), wait)
 
@@ -131,8 +188,8 @@ def person_book_page(request, username, event_slug):
     event_type = selectors.person_event_type(username=username, slug=event_slug)
     person = event_type.person
 
-    def slots_for(day, tz_name):
-        return selectors.host_slots(event_type=event_type, person=person, day=day, tz_name=tz_name)
+    def slots_for(day, tz_name, end_day):
+        return selectors.host_slots(event_type=event_type, person=person, day=day, end_day=end_day, tz_name=tz_name)
 
     return _render_booking_page(request, event_type, slots_for, person.tz_name)
 
@@ -142,8 +199,8 @@ def person_book_page(request, username, event_slug):
 def team_book_page(request, org_slug, team_slug, event_slug):
     event_type = selectors.team_event_type(org_slug=org_slug, team_slug=team_slug, slug=event_slug)
 
-    def slots_for(day, tz_name):
-        return selectors.team_slots(event_type=event_type, day=day, tz_name=tz_name)
+    def slots_for(day, tz_name, end_day):
+        return selectors.team_slots(event_type=event_type, day=day, end_day=end_day, tz_name=tz_name)
 
     return _render_booking_page(request, event_type, slots_for, event_type.org.timezone)
 
@@ -178,17 +235,100 @@ def manage_page(request, token, operation):
         except Problem as problem:
             context["error"], status = problem.detail, problem.status_code
     if operation == "reschedule" and booking.event_type_id and booking.status in ("pending", "confirmed"):
-        day = _day(request, tz_name)
-        slots = selectors.host_slots(
-            event_type=booking.event_type, person=booking.person, day=day, tz_name=tz_name, exclude_pk=booking.pk
-        )
-        context.update(
-            day=day,
-            prev_day=day - timedelta(days=1),
-            next_day=day + timedelta(days=1),
-            slots=[{**s, "label": s["start"].astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")} for s in slots],
-        )
+
+        def slots_for(day, tz_name, end_day):
+            return selectors.host_slots(
+                event_type=booking.event_type,
+                person=booking.person,
+                day=day,
+                end_day=end_day,
+                tz_name=tz_name,
+                exclude_pk=booking.pk,
+            )
+
+        context.update(_strip(request, tz_name, slots_for))
     return _with_retry_after(render(request, "bookings/manage.html", context, status=status), wait)
+
+
+FRONTDESK_LIMIT = 200
+
+
+def _frontdesk_filters(request, tz) -> dict:
+    """The bookings list's filters from the URL: day (in the org's zone), person, status, email."""
+    filters = {}
+    day = _day(request, tz.key)
+    if day:
+        filters["start_after"] = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+        filters["start_before"] = filters["start_after"] + timedelta(days=1)
+    for field in ("person_id", "status"):
+        if request.GET.get(field):
+            filters[field] = request.GET[field][:64]
+    if request.GET.get("email"):
+        filters["email"] = request.GET["email"].strip()[:254]
+    return filters
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def frontdesk(request):
+    """Frontdesk: the org's bookings (filtered, cancel / reschedule in place) and its event
+    types and availability with their public links. Schedulers and admins."""
+    try:
+        actor = resolve_actor(request, require_org=True)
+        if actor.role not in SCHEDULERS:
+            raise Problem(403, "FORBIDDEN", "Forbidden", "The frontdesk is for schedulers and admins.")
+    except Problem as problem:
+        return render(request, "incidents/problem.html", {"problem": problem}, status=problem.status_code)
+    tz = display.staff_zone(user=request.user, org=actor.org)
+    message, error, status = "", "", 200
+    if request.method == "POST":
+        try:
+            booking = selectors.access_booking(actor, request.POST.get("booking_id", ""))
+            if request.POST.get("action") == "cancel":
+                services.booking_cancel(
+                    actor_or_none=actor, booking=booking, reason=request.POST.get("reason", "")[:500]
+                )
+                message = f"Cancelled the booking of {booking.attendee_name}."
+            elif request.POST.get("action") == "reschedule":
+                local = datetime.fromisoformat(request.POST.get("new_start", ""))
+                new_start = local.replace(tzinfo=tz) if local.tzinfo is None else local
+                services.booking_reschedule(actor_or_none=actor, booking=booking, new_start=new_start)
+                message = f"Moved the booking of {booking.attendee_name} to {display.format_when(new_start, tz)}."
+            else:
+                raise Problem(400, "VALIDATION_ERROR", "Invalid input", "Unknown action.")
+        except ValueError:
+            error, status = "Give the new start as a date and time.", 400
+        except (Problem, Http404) as problem:
+            error = str(getattr(problem, "detail", "") or "Booking not found.")
+            status = getattr(problem, "status_code", 404)
+    filters = _frontdesk_filters(request, tz)
+    try:
+        bookings = list(selectors.booking_list(actor=actor, filters=filters).order_by("start_at")[:FRONTDESK_LIMIT])
+    except (ValueError, DjangoValidationError):
+        bookings, error = [], error or "Check the filters."
+    event_types = selectors.frontdesk_event_types(actor=actor)
+    people = {et.person_id: et.person for et in event_types if et.person_id}
+    context = {
+        "org": actor.org,
+        "tz": tz,
+        "bookings": bookings,
+        "limit": FRONTDESK_LIMIT,
+        "filters": request.GET,
+        "statuses": Booking.Status.choices,
+        "people": sorted(people.values(), key=lambda p: p.name),
+        "event_types": event_types,
+        "base_url": settings.PUBLIC_BASE_URL,
+        "message": message,
+        "error": error,
+    }
+    return render(request, "bookings/frontdesk.html", context, status=status)
+
+
+def without_trailing_slash(request, path):
+    """/book/…/ and /status/…/ (as people and the README write them) → the canonical URL
+    without the slash; 308 keeps a POST a POST."""
+    target = "/" + path + (("?" + request.META["QUERY_STRING"]) if request.META.get("QUERY_STRING") else "")
+    return HttpResponseRedirect(target, status=301 if request.method in ("GET", "HEAD") else 308)
 
 
 @require_http_methods(["GET", "POST"])
@@ -202,3 +342,31 @@ def host_decision_page(request, token, decision):
         except Problem as problem:
             context["error"], status = problem.detail, problem.status_code
     return render(request, "bookings/host_decision.html", context, status=status)
+
+
+@require_GET
+@login_required
+def bookings_feed(request):
+    """The schedule calendar's read-only booking layer: the org's live bookings in [start, end)."""
+    try:
+        actor = resolve_actor(request, require_org=True)
+        start = datetime.fromisoformat(request.GET.get("start", "").replace("Z", "+00:00"))
+        end = datetime.fromisoformat(request.GET.get("end", "").replace("Z", "+00:00"))
+    except Problem as problem:
+        return JsonResponse({"code": problem.code, "detail": str(problem.detail)}, status=problem.status_code)
+    except ValueError:
+        return JsonResponse({"code": "VALIDATION_ERROR", "detail": "start and end must be ISO 8601."}, status=400)
+    if actor.role not in SCHEDULERS:
+        return JsonResponse({"results": []})
+    rows = selectors.booking_list(actor=actor, filters={"start_after": start, "start_before": end})
+    results = [
+        {
+            "id": str(b.pk),
+            "title": f"{b.event_type.title if b.event_type_id else 'Booking'} · {b.attendee_name}",
+            "start": b.start_at.isoformat(),
+            "end": b.end_at.isoformat(),
+            "status": b.status,
+        }
+        for b in rows.filter(status__in=("pending", "confirmed"))[:500]
+    ]
+    return JsonResponse({"results": results})

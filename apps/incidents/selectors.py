@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from rest_framework.exceptions import ValidationError
 
@@ -45,6 +45,14 @@ def attach_assignee_rows(incidents: list[Incident]) -> list[Incident]:
     return incidents
 
 
+def incident_search(queryset: QuerySet[Incident], text: str) -> QuerySet[Incident]:
+    """Narrow an incident list to those whose title, description or place mention `text`."""
+    text = (text or "").strip()[:200]
+    if not text:
+        return queryset
+    return queryset.filter(Q(title__icontains=text) | Q(description__icontains=text) | Q(location_name__icontains=text))
+
+
 def access_incident(actor, incident_id) -> Incident:
     return Incident.objects.select_related("org").prefetch_related(ASSIGNEES).access(actor, incident_id, "retrieve")
 
@@ -58,6 +66,11 @@ def incident_by_customer_token(token: str) -> Incident:
     if incident is None:
         raise Http404
     return incident
+
+
+def org_members(*, org) -> QuerySet[Membership]:
+    """Every membership, past ones too: activity lines name people who have since left."""
+    return Membership.objects.filter(org=org).select_related("user")
 
 
 def assignable_members(*, org) -> QuerySet[Membership]:

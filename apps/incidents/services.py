@@ -435,13 +435,22 @@ def incident_resolve_by_fingerprint(*, org: Org, fingerprint: str, label: str = 
 
 
 def incident_from_alert(
-    *, org: Org, title: str, lat: float | None, lng: float | None, signal_id, required_skills: Iterable[str] = ()
+    *,
+    org: Org,
+    title: str,
+    lat: float | None,
+    lng: float | None,
+    signal_id,
+    description: str = "",
+    required_skills: Iterable[str] = (),
 ) -> Incident:
-    """Called by the signals app for an `alert` signal: an urgent incident at the position."""
+    """Called by the signals app for an `alert` signal: an urgent incident at the position,
+    carrying the alert's full text as its description."""
     return incident_create(
         actor=None,
         org=org,
         title=title,
+        description=description[:20_000],
         priority=Priority.URGENT,
         source=Source.ALERT,
         lat=lat,

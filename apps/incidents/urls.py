@@ -9,6 +9,7 @@ app_name = "incidents"
 
 urlpatterns = [
     path("incidents/", views.board, name="board"),
+    path("incidents/new", views.create, name="create"),
     path("incidents/war-room/", views.war_room, name="war-room"),
     path("incidents/<uuid:incident_id>/", views.detail, name="detail"),
     path("incidents/<uuid:incident_id>/transition", views.transition, name="transition"),

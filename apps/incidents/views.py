@@ -1,18 +1,23 @@
 """Dispatcher pages (board, detail, war room) and the public status page. One view serves the
 page and its htmx partial; writes go through the same services as the API."""
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone as dj_timezone
 from django.views.decorators.http import require_GET, require_POST
 
+import schedkit.display as display
 from apps.incidents import clock, selectors, services
 from apps.incidents.models import Incident, Priority, SlaStatus, Status, manages_incidents
 from apps.orgs.models import Membership
 from apps.orgs.tenancy import resolve_actor
 from schedkit.api.problems import Problem
 
-BOARD_LIMIT = 200
+BOARD_PAGE = 200  # rows per "show more"
+BOARD_MAX = 2000
 SLA_ORDER = {SlaStatus.BREACHED: 0, SlaStatus.AT_RISK: 1, SlaStatus.OK: 2, SlaStatus.MET: 3}
 
 
@@ -33,31 +38,52 @@ def page_view(view):
             request.actor = _actor(request)
         except Problem as problem:
             return _problem_page(request, problem)
-        return view(request, *args, **kwargs)
+        dj_timezone.activate(display.staff_zone(user=request.user, org=request.actor.org))
+        try:
+            return view(request, *args, **kwargs)
+        finally:
+            dj_timezone.deactivate()
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
     return wrapper
 
 
-def _board_rows(request):
+def _limit(request) -> int:
+    try:
+        return max(BOARD_PAGE, min(BOARD_MAX, int(request.GET.get("limit", BOARD_PAGE))))
+    except ValueError:
+        return BOARD_PAGE
+
+
+def _board_rows(request) -> dict:
+    """The rows shown, how many match in all, and the query string of "show more"."""
     actor = request.actor
     filters = {k: v for k, v in request.GET.items() if k in ("status", "priority", "assignee") and v}
     if "status" not in filters:
         filters["status"] = "open,in_progress"
     elif filters["status"] == "all":
         del filters["status"]
+    limit = _limit(request)
     try:
-        incidents = list(
-            selectors.incident_list(fetched_by=actor, filters=filters).order_by("sla_due_at")[:BOARD_LIMIT]
+        queryset = selectors.incident_search(
+            selectors.incident_list(fetched_by=actor, filters=filters), request.GET.get("q", "")
         )
+        total = queryset.count()
+        incidents = list(queryset.order_by("sla_due_at", "id")[:limit])
     except Exception:  # noqa: BLE001 - a hand-edited bad filter shows an empty board, not a 500
-        incidents = []
+        incidents, total = [], 0
     now = clock.now()
     for incident in incidents:
         incident.sla_now = incident.sla_status_at(now)
         incident.can_change = manages_incidents(actor.role) or incident.is_assigned_to(actor.membership_id)
-    return incidents
+    more = request.GET.copy()
+    more["limit"] = str(limit + BOARD_PAGE)
+    return {
+        "incidents": incidents,
+        "total": total,
+        "more_query": more.urlencode() if total > len(incidents) and limit < BOARD_MAX else "",
+    }
 
 
 def _context(request, **extra):
@@ -70,6 +96,7 @@ def _context(request, **extra):
         "statuses": Status.choices,
         "priorities": Priority.choices,
         "filters": request.GET,
+        "new_form": NewIncidentForm(members=()),
         **extra,
     }
 
@@ -78,17 +105,61 @@ def _context(request, **extra):
 @page_view
 def board(request):
     """The incident board; htmx asks for just the rows (filters, live refresh)."""
-    context = _context(request, incidents=_board_rows(request))
+    context = _context(request, **_board_rows(request))
     if request.htmx and request.htmx.target == "incident-rows":
         return render(request, "incidents/partials/board_rows.html", context)
     return render(request, "incidents/board.html", context)
+
+
+class NewIncidentForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    description = forms.CharField(max_length=20_000, required=False, widget=forms.Textarea)
+    location_name = forms.CharField(max_length=200, required=False)
+    lat = forms.FloatField(min_value=-90, max_value=90, required=False)
+    lng = forms.FloatField(min_value=-180, max_value=180, required=False)
+    assignee_ids = forms.MultipleChoiceField(required=False, choices=())
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee_ids"].choices = [(str(m.pk), display.person_name(m.user)) for m in members]
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("lat") is None) != (data.get("lng") is None):
+            raise forms.ValidationError("Give both latitude and longitude, or neither.")
+        return data
+
+
+@require_POST
+@page_view
+def create(request):
+    """The board's "New incident" form: through incident_create like POST /v1/incidents."""
+    actor = request.actor
+    if not manages_incidents(actor.role):
+        return _problem_page(request, Problem(403, "FORBIDDEN", "Forbidden", "Only schedulers create incidents."))
+    members = list(selectors.assignable_members(org=actor.org))
+    form = NewIncidentForm(request.POST, members=members)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        ids = set(data.pop("assignee_ids"))
+        try:
+            incident = services.incident_create(
+                actor=actor, org=actor.org, assignees=[m for m in members if str(m.pk) in ids], **data
+            )
+        except Problem as problem:
+            form.add_error(None, str(problem.detail))
+        else:
+            return redirect(f"{reverse('incidents:board')}?org={actor.org.slug}&created={incident.pk}")
+    context = _context(request, **_board_rows(request), new_form=form, new_open=True)
+    return render(request, "incidents/board.html", context, status=400)
 
 
 @require_GET
 @page_view
 def war_room(request):
     """Board plus the org's live event feed."""
-    context = _context(request, incidents=_board_rows(request), war_room=True)
+    context = _context(request, **_board_rows(request), war_room=True)
     if request.htmx and request.htmx.target == "incident-rows":
         return render(request, "incidents/partials/board_rows.html", context)
     return render(request, "incidents/war_room.html", context)
@@ -102,6 +173,7 @@ def _detail_context(request, incident: Incident, error: str | None = None):
         request,
         incident=incident,
         activity=list(selectors.incident_activity(incident=incident)[:200]),
+        member_names={str(m.pk): display.person_name(m.user) for m in selectors.org_members(org=actor.org)},
         error=error,
     )
 
@@ -180,7 +252,11 @@ def public_status(request, token):
         incident = selectors.incident_by_customer_token(token)
     except Http404:
         return render(request, "incidents/status_not_found.html", status=404)
-    context = {"incident": incident, "sla_status": incident.sla_status_at(clock.now())}
+    context = {
+        "incident": incident,
+        "sla_status": incident.sla_status_at(clock.now()),
+        "zone": display.customer_zone(None, fallback=incident.org),
+    }
     if request.htmx:
         return render(request, "incidents/partials/status_body.html", context)
     response = render(request, "incidents/status.html", context)

@@ -29,6 +29,17 @@ def calendar(request):
         "teams": list(Team.objects.for_actor(actor).order_by("name")),
         "initial_date": request.GET.get("date", "")[:10],
         "initial_view": request.GET.get("view", "timeGridWeek")[:30],
+        "org_timezone": actor.org.timezone,
+        "hours": request.GET.get("hours", "")[:11],
+        "weekdays": [
+            ("MO", "Mon"),
+            ("TU", "Tue"),
+            ("WE", "Wed"),
+            ("TH", "Thu"),
+            ("FR", "Fri"),
+            ("SA", "Sat"),
+            ("SU", "Sun"),
+        ],
     }
     if request.htmx and request.htmx.target == "schedule-filters":
         return render(request, "schedule/partials/filters.html", context)

@@ -116,13 +116,31 @@ def signal_create(
             skills = (data or {}).get("required_skills")
             incident_from_alert(
                 org=actor.org,
-                title=title or "Alert",
+                title=alert_title(title, text),
+                description=text,
                 lat=lat,
                 lng=lng,
                 signal_id=signal.pk,
                 required_skills=skills if isinstance(skills, list) else (),
             )
     return signal
+
+
+ALERT_TITLE_MAX = 120
+
+
+def alert_title(title: str, text: str) -> str:
+    """The incident's title for an alert: its title, else the first line of its text (cut at a
+    word, with an ellipsis, past ALERT_TITLE_MAX characters), else "Alert"."""
+    if title.strip():
+        return title.strip()[:300]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not first:
+        return "Alert"
+    if len(first) <= ALERT_TITLE_MAX:
+        return first
+    cut = first[:ALERT_TITLE_MAX].rsplit(" ", 1)[0] or first[:ALERT_TITLE_MAX]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 def _attach_capture(signal: Signal, capture: UploadedFile | None) -> None:

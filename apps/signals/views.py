@@ -2,7 +2,10 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.templatetags.static import static
 
+from apps.incidents import clock
+from apps.incidents import selectors as incident_selectors
 from apps.orgs.roles import SCHEDULERS
 from apps.orgs.tenancy import resolve_actor
 from apps.signals import conf, selectors
@@ -10,6 +13,7 @@ from apps.signals.models import Signal
 from schedkit.api.problems import Problem
 
 RECENT_ALERTS = 20
+RECENT_INCIDENTS = 500
 
 
 def _problem_page(request, problem: Problem):
@@ -55,11 +59,27 @@ def live_map(request):
         }
         for s in selectors.signal_list(fetched_by=actor).filter(type=Signal.Type.ALERT)[:RECENT_ALERTS]
     ]
+    now = clock.now()
+    incidents = [
+        {
+            "id": str(i.pk),
+            "title": i.title,
+            "priority": i.priority,
+            "status": i.status,
+            "sla": i.sla_status_at(now),
+            "lat": i.lat,
+            "lng": i.lng,
+        }
+        for i in incident_selectors.incident_list(fetched_by=actor, filters={"status": "open,in_progress"})
+        .filter(lat__isnull=False)
+        .order_by("sla_due_at")[:RECENT_INCIDENTS]
+    ]
     config = {
         "org": actor.org.slug,
+        "baseLayer": static("vendor/natural-earth/countries-110m.geojson"),
         "tileUrl": conf.get("SIGNALS_MAP_TILE_URL"),
         "tileAttribution": conf.get("SIGNALS_MAP_TILE_ATTRIBUTION"),
         "staleAfterSeconds": conf.beacon_timeout(),
     }
-    context = {"org": actor.org, "markers": markers, "alerts": alerts, "map_config": config}
+    context = {"org": actor.org, "markers": markers, "alerts": alerts, "incidents": incidents, "map_config": config}
     return render(request, "signals/map.html", context)

@@ -33,6 +33,8 @@
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const body = await response.json();
       lastItems = body.results;
+      const empty = document.getElementById("schedule-empty");
+      if (empty) empty.hidden = body.results.length > 0;
       success(body.results.map((item) => ({
         id: item.id,
         title: item.title + (item.assignees.length ? ` · ${item.assignees.map((a) => a.name).join(", ")}` : ""),
@@ -89,7 +91,166 @@
     });
   }
 
+  async function loadBookings(info, success, failure) {
+    const toggle = document.getElementById("show-bookings");
+    if (toggle && !toggle.checked) { success([]); return; }
+    try {
+      const params = new URLSearchParams({ start: info.start.toISOString(), end: info.end.toISOString(), org: org });
+      const response = await fetch(`/schedule/bookings.json?${params}`, { headers: headers(), credentials: "same-origin" });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const body = await response.json();
+      success(body.results.map((b) => ({
+        id: `booking-${b.id}`, title: b.title, start: b.start, end: b.end, editable: false,
+        classNames: ["booking", `booking-${b.status}`], extendedProps: { booking: b },
+      })));
+    } catch (error) { failure(error); }
+  }
+
+  // ---- create / edit dialog with a weekly pattern builder writing an RRULE ----
+  const entryDialog = document.getElementById("entry-dialog");
+  const entryForm = document.getElementById("entry-form");
+  const repeatOn = document.getElementById("repeat-on");
+  const repeatFields = document.getElementById("repeat-fields");
+  const repeatEnd = document.getElementById("repeat-end");
+  const repeatUntil = document.getElementById("repeat-until");
+  const repeatCount = document.getElementById("repeat-count");
+  const repeatInterval = document.getElementById("repeat-interval");
+  const rruleOut = document.getElementById("repeat-rrule");
+  const entryError = document.getElementById("entry-error");
+  const deleteButton = document.getElementById("entry-delete");
+  let editing = null;  // {range: {start, end}} for a new entry, {event} for an existing one
+  const DAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
+  const hhmm = { hour: "2-digit", minute: "2-digit", hour12: false };
+
+  function buildRrule() {
+    if (!repeatOn.checked) return "";
+    const days = Array.from(entryForm.querySelectorAll("input[name=byday]:checked")).map((i) => i.value);
+    const parts = ["FREQ=WEEKLY"];
+    const interval = parseInt(repeatInterval.value, 10) || 1;
+    if (interval > 1) parts.push(`INTERVAL=${interval}`);
+    if (days.length) parts.push(`BYDAY=${days.join(",")}`);
+    if (repeatEnd.value === "until" && repeatUntil.value) parts.push(`UNTIL=${repeatUntil.value.replaceAll("-", "")}T235959Z`);
+    if (repeatEnd.value === "count") parts.push(`COUNT=${parseInt(repeatCount.value, 10) || 1}`);
+    return parts.join(";");
+  }
+  function showRrule() {
+    repeatFields.hidden = !repeatOn.checked;
+    repeatUntil.hidden = repeatEnd.value !== "until";
+    repeatCount.hidden = repeatEnd.value !== "count";
+    rruleOut.textContent = buildRrule() || "—";
+  }
+  entryForm.addEventListener("input", showRrule);
+  entryForm.addEventListener("change", showRrule);
+
+  function fmtRange(start, end) {
+    return `${start.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" })} ${start.toLocaleTimeString([], hhmm)}–${end.toLocaleTimeString([], hhmm)}`;
+  }
+
+  function openEntry(mode) {
+    entryForm.reset();
+    entryError.textContent = "";
+    const item = mode.event ? mode.event.extendedProps : null;
+    document.getElementById("entry-heading").textContent = item ? "Edit entry" : "New entry";
+    const start = item ? mode.event.start : mode.range.start;
+    const end = item ? (mode.event.end || mode.event.start) : mode.range.end;
+    document.getElementById("entry-when").textContent = fmtRange(start, end) + (item && item.is_recurring ? " · repeats" : "");
+    document.getElementById("entry-title").value = item ? item.title : "";
+    document.getElementById("entry-kind").value = item ? item.kind : "work";
+    document.getElementById("entry-work-item").value = item ? item.work_item_ref || "" : "";
+    const chosen = new Set(item ? item.assignees.map((a) => a.membership_id) : []);
+    Array.from(document.getElementById("entry-assignees").options).forEach((o) => { o.selected = chosen.has(o.value); });
+    document.getElementById("entry-repeat").hidden = !!item;
+    if (!item) {
+      const box = entryForm.querySelector(`input[name=byday][value=${DAYS[start.getDay()]}]`);
+      if (box) box.checked = true;
+    }
+    deleteButton.hidden = !item;
+    editing = mode;
+    showRrule();
+    entryDialog.showModal();
+  }
+
+  async function send(method, url, body) {
+    const response = await fetch(url, { method, headers: headers(), credentials: "same-origin", body: body ? JSON.stringify(body) : undefined });
+    if (response.status === 409 && body) {
+      const problem = await response.json();
+      const clashes = (problem.conflicts || []).map((c) => `${c.title || c.kind} ${c.start}`).join("\n");
+      if (window.confirm(`Double-booking:\n${clashes}\nSave anyway?`)) return send(method, url, { ...body, force: true });
+    }
+    return response;
+  }
+
+  entryForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = {
+      title: document.getElementById("entry-title").value,
+      kind: document.getElementById("entry-kind").value,
+      work_item_ref: document.getElementById("entry-work-item").value,
+      assignee_ids: Array.from(document.getElementById("entry-assignees").selectedOptions).map((o) => o.value),
+    };
+    let response;
+    if (editing.event) {
+      const item = editing.event.extendedProps;
+      let scope = "single";
+      if (item.is_recurring) { scope = await askScope(); if (scope === "cancel") return; body.scope = scope; }
+      response = await send("PATCH", `/v1/schedule-entries/${encodeURIComponent(editing.event.id)}`, body);
+    } else {
+      body.start = editing.range.start.toISOString();
+      body.end = editing.range.end.toISOString();
+      body.timezone = root.dataset.timezone || "UTC";
+      const rrule = buildRrule();
+      if (rrule) body.rrule = rrule;
+      response = await send("POST", "/v1/schedule-entries", body);
+    }
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      entryError.textContent = problem.detail || `Not saved (HTTP ${response.status})`;
+      return;
+    }
+    entryDialog.close();
+    say("Saved.");
+    calendar.refetchEvents();
+  });
+
+  deleteButton.addEventListener("click", async () => {
+    const item = editing.event.extendedProps;
+    let url = `/v1/schedule-entries/${encodeURIComponent(editing.event.id)}`;
+    if (item.is_recurring) {
+      const scope = await askScope();
+      if (scope === "cancel") return;
+      url += `?scope=${scope}`;
+    } else if (!window.confirm("Delete this entry?")) return;
+    const response = await send("DELETE", url);
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      entryError.textContent = problem.detail || `Not deleted (HTTP ${response.status})`;
+      return;
+    }
+    entryDialog.close();
+    say("Deleted.");
+    calendar.refetchEvents();
+  });
+  document.getElementById("entry-cancel").addEventListener("click", () => entryDialog.close());
+
+  const hoursSelect = document.getElementById("filter-hours");
+  if (root.dataset.hours && hoursSelect) hoursSelect.value = root.dataset.hours;
+  function hours() {
+    const [min, max] = ((hoursSelect && hoursSelect.value) || "00:00-24:00").split("-");
+    return { slotMinTime: `${min}:00`, slotMaxTime: `${max}:00` };
+  }
+
   const calendar = new FullCalendar.Calendar(document.getElementById("calendar"), {
+    ...hours(),
+    scrollTime: "07:00:00",
+    eventTimeFormat: hhmm,
+    slotLabelFormat: hhmm,
+    selectable: editable,
+    selectMirror: true,
+    select: (info) => { openEntry({ range: { start: info.start, end: info.end } }); calendar.unselect(); },
+    eventClick: (info) => {
+      if (info.event.extendedProps.booking) { say(`Booking (read-only): ${info.event.title}`); return; }
+      if (editable) openEntry({ event: info.event });
+    },
     initialView: root.dataset.initialView || "timeGridWeek",
     initialDate: root.dataset.initialDate || undefined,
     headerToolbar: { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay,listWeek" },
@@ -98,7 +259,7 @@
     editable: editable,
     eventDurationEditable: editable,
     slotDuration: "00:30:00",
-    events: loadEvents,
+    eventSources: [{ events: loadEvents, id: "entries" }, { events: loadBookings, id: "bookings" }],
     eventDrop: save,
     eventResize: save,
   });
@@ -106,6 +267,13 @@
   window.scheduleCalendar = calendar;
 
   [assigneeSelect, teamSelect].forEach((el) => el && el.addEventListener("change", () => calendar.refetchEvents()));
+  document.getElementById("show-bookings").addEventListener("change", () => calendar.refetchEvents());
+  if (hoursSelect) hoursSelect.addEventListener("change", () => {
+    const h = hours();
+    calendar.setOption("slotMinTime", h.slotMinTime);
+    calendar.setOption("slotMaxTime", h.slotMaxTime);
+    const url = new URL(location.href); url.searchParams.set("hours", hoursSelect.value); history.replaceState(null, "", url);
+  });
 
   // People view: one row per person, one column per day of the visible range.
   const peopleView = document.getElementById("people-view");
@@ -127,7 +295,7 @@
         const next = new Date(day); next.setDate(next.getDate() + 1);
         const mine = lastItems.filter((i) => i.assignees.some((a) => a.membership_id === member)
           && new Date(i.start) < next && new Date(i.end) > day);
-        return `<td>${mine.map((i) => `<span class="slot" title="${escapeHtml(i.title)}">${new Date(i.start).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })} ${escapeHtml(i.title)}</span>`).join("")}</td>`;
+        return `<td>${mine.map((i) => `<span class="slot" title="${escapeHtml(i.title)}">${new Date(i.start).toLocaleTimeString([], hhmm)} ${escapeHtml(i.title)}</span>`).join("")}</td>`;
       });
       row.innerHTML = name + cells.join("");
     });

@@ -19,8 +19,21 @@
     map = L.map(el, { worldCopyJump: true, attributionControl: Boolean(config.tileUrl) }).setView([20, 0], 2);
     if (config.tileUrl) {
       L.tileLayer(config.tileUrl, { maxZoom: 19, attribution: config.tileAttribution || "" }).addTo(map);
+    } else if (config.baseLayer) {
+      // Offline base layer: Natural Earth country borders and coastlines (vendored GeoJSON).
+      fetch(config.baseLayer).then((r) => r.json()).then((geo) => {
+        const layer = L.geoJSON(geo, { style: { color: "#8a99ad", weight: 1, fillColor: "#eef2e6", fillOpacity: 1 }, interactive: false });
+        layer.addTo(map);
+        layer.bringToBack();
+        el.classList.add("base-layer-ready");
+      }).catch(() => { /* the grid stays */ });
     }
   }
+  const PRIORITY_COLOURS = { urgent: "#b42318", high: "#dc6803", normal: "#1f4f8a", low: "#667085" };
+  const incidents = new Map(); // incident id -> marker
+  const incidentList = document.getElementById("incident-list");
+  const incidentCount = document.getElementById("incident-count");
+  const alertPoints = [];
 
   function clearEmpty(list) {
     const empty = list.querySelector(".empty");
@@ -31,6 +44,8 @@
     if (!map) return;
     const points = [];
     beacons.forEach((b) => b.marker && points.push(b.marker.getLatLng()));
+    incidents.forEach((m) => points.push(m.getLatLng()));
+    alertPoints.forEach((p) => points.push(p));
     if (points.length && !fitted) {
       map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 15 });
       fitted = true;
@@ -97,7 +112,46 @@
       L.circleMarker([a.lat, a.lng], { radius: 10, color: "#b42318", fillOpacity: 0.9 })
         .bindTooltip(title.textContent)
         .addTo(map);
+      alertPoints.push(L.latLng(a.lat, a.lng));
     }
+  }
+
+  function upsertIncident(i) {
+    if (!map || i.lat == null || i.lng == null) return;
+    const active = i.status === "open" || i.status === "in_progress";
+    const existing = incidents.get(i.id);
+    if (existing) { existing.remove(); incidents.delete(i.id); }
+    const li = incidentList.querySelector(`[data-incident="${i.id}"]`);
+    if (li) li.remove();
+    if (!active) { incidentCount.textContent = incidents.size; return; }
+    const colour = PRIORITY_COLOURS[i.priority] || PRIORITY_COLOURS.normal;
+    const marker = L.circleMarker([i.lat, i.lng], {
+      radius: i.priority === "urgent" ? 11 : 8, color: colour, weight: i.sla === "breached" ? 4 : 2,
+      dashArray: i.sla === "at_risk" ? "4 3" : null, fillColor: colour, fillOpacity: 0.6,
+      className: `incident-marker prio-${i.priority} sla-${i.sla || "ok"}`,
+    }).bindTooltip(`${i.title} (${i.priority}, SLA ${String(i.sla || "ok").replace("_", " ")})`).addTo(map);
+    marker.on("click", () => { location.href = `/incidents/${i.id}/?org=${encodeURIComponent(config.org)}`; });
+    incidents.set(i.id, marker);
+    clearEmpty(incidentList);
+    const item = document.createElement("li");
+    item.dataset.incident = i.id;
+    item.innerHTML = '<span class="dot"></span> <a></a>';
+    item.querySelector(".dot").style.background = colour;
+    item.querySelector("a").textContent = i.title;
+    item.querySelector("a").href = `/incidents/${i.id}/?org=${encodeURIComponent(config.org)}`;
+    incidentList.prepend(item);
+    incidentCount.textContent = incidents.size;
+  }
+
+  async function refreshIncident(id) {
+    try {
+      const r = await fetch(`/v1/incidents/${id}`, { headers: { Accept: "application/json", "X-Org": config.org }, credentials: "same-origin" });
+      if (!r.ok) return;
+      const i = await r.json();
+      upsertIncident({ id: i.id, title: i.title, priority: i.priority, status: i.status, sla: i.sla_status, lat: i.lat, lng: i.lng });
+      fitted = false;
+      fit();
+    } catch (e) { /* next event will retry */ }
   }
 
   // The server rendered the lists; rebuild them from the same data so they stay in sync.
@@ -109,6 +163,11 @@
   const alerts = read("signals-map-alerts");
   if (!alerts.length) alertList.innerHTML = '<li class="empty">No alerts.</li>';
   alerts.forEach((a) => addAlert(a, false));
+  incidentList.textContent = "";
+  const initialIncidents = read("signals-map-incidents");
+  if (!initialIncidents.length) incidentList.innerHTML = '<li class="empty">No open incidents with a location.</li>';
+  initialIncidents.forEach(upsertIncident);
+  fit();
 
   function onEvent(event) {
     const d = event.data || {};
@@ -121,6 +180,10 @@
         break;
       case "signal.beacon_off":
         removeBeacon(d.beacon_id);
+        break;
+      case "incident.created":
+      case "incident.updated":
+        if (d.id) refreshIncident(d.id);
         break;
       case "signal.alert":
         addAlert({ title: d.title, text: d.text, lat: d.lat, lng: d.lng, ts: event.ts }, true);

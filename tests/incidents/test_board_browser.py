@@ -62,7 +62,7 @@ def test_new_incident_appears_on_the_open_board(org, make_member):
             assert off_loop(lambda: Incident.objects.get(pk=incident_id).status) == "in_progress"
 
             # Filters swap the rows in place.
-            page.select_option("select[name=priority]", "urgent")
+            page.select_option("form.filters select[name=priority]", "urgent")
             page.wait_for_function("!document.body.innerText.includes('Already open')", timeout=5_000)
             assert row.is_visible()
 

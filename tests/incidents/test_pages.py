@@ -106,7 +106,7 @@ def test_detail_page_comment_and_member_limits(org, make_member, dispatcher):
     incident = make_incident(org, lat=52.5, lng=13.4, location_name="Depot")
     page = client.get(f"/incidents/{incident.pk}/")
     html = page.content.decode()
-    assert page.status_code == 200 and "openstreetmap.org/?mlat=52.5" in html and "created" in html
+    assert page.status_code == 200 and "openstreetmap.org/?mlat=52.5" in html and "opened the incident" in html
     response = client.post(f"/incidents/{incident.pk}/comment", {"body": "Crew en route"}, HTTP_HX_REQUEST="true")
     assert "Crew en route" in response.content.decode()
 

@@ -30,10 +30,15 @@ def wait_for(predicate, page, timeout=10.0):
 
 
 def drag(page, event_title: str, to_date: str):
-    event = page.locator(".fc-timegrid-event", has_text=event_title).first
-    event.wait_for(timeout=10_000)
-    event.scroll_into_view_if_needed()
-    box = event.bounding_box()
+    box = None
+    for _ in range(20):  # the calendar re-renders after a refetch (entries + bookings sources)
+        event = page.locator(".fc-timegrid-event", has_text=event_title).first
+        event.wait_for(timeout=10_000)
+        event.scroll_into_view_if_needed()
+        box = event.bounding_box()
+        if box:
+            break
+        page.wait_for_timeout(100)
     column = page.locator(f"td.fc-timegrid-col[data-date='{to_date}']").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + 8
     page.mouse.move(x, y)

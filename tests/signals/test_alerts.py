@@ -190,3 +190,20 @@ def test_an_sla_breach_is_pushed_like_an_alert(org, make_member, settings, vapid
         assert sla_scan() == 1
         assert [r.headers["title"] for r in ntfy.requests] == ["SLA breached: Slow one"]
         assert len(push_service.requests) == 1  # the encrypted web push to the responder's browser
+
+
+def test_an_alerts_text_becomes_the_incidents_title_and_description(org, make_member):
+    from apps.incidents.models import Incident
+
+    api = key_client(make_member(org))
+    response = api.post("/v1/signals", {"type": "alert", "text": "Man down near Alexanderplatz"}, format="json")
+    assert response.status_code == 201
+    incident = Incident.objects.get(org=org)
+    assert (incident.title, incident.description) == ("Man down near Alexanderplatz", "Man down near Alexanderplatz")
+
+    long_text = "Smoke " + "on the third level of the car park " * 6 + "\nsecond line with details"
+    api.post("/v1/signals", {"type": "alert", "text": long_text}, format="json")
+    incident = Incident.objects.filter(org=org).order_by("-created_at").first()
+    assert incident.description == long_text
+    assert incident.title.endswith("…") and len(incident.title) <= 121 and "second line" not in incident.title
+    assert " l…" not in incident.title  # cut at a word
