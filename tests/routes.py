@@ -876,7 +876,7 @@ class World:
         }
         self.endpoint = WebhookEndpoint.objects.create(org=org, url="http://127.0.0.1:9/hook", secret="whsec_c2VjcmV0")
         self.delivery = WebhookDelivery.objects.create(
-            org=org, event=self.event, url="http://127.0.0.1:9/hook", secret="whsec_eA=="
+            org=org, event=self.event, endpoint=self.endpoint, url="http://127.0.0.1:9/hook"
         )
         # incidents: assigned to every role's member, so a member may update it
         self.incident = make_incident(org, title=f"{org.slug} secret incident", assignees=list(self.members.values()))
