@@ -924,6 +924,14 @@ class World:
         # an entry on the day with an override, so planning's entry reads run at the baseline too
         self.open_shift = make_entry(org, title="late shift", start=self.at(17), end=self.at(18))
         self.open_shift.overrides.create(org=org, original_start=self.at(17), cancelled=True)
+        # and the host is busy for a while that day, so free/busy reads their entries' assignees too
+        make_entry(
+            org,
+            title="host busy",
+            start=self.at(16),
+            end=self.at(16) + timedelta(minutes=10),
+            assignees=[self.host.membership],
+        )
         self.assignment = ScheduleAssignment.objects.create(
             org=org,
             schedule=self.daily_schedule,
