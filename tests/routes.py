@@ -362,7 +362,11 @@ ROUTES: dict[str, dict[str, Call]] = {
             "detail": {
                 "retrieve": Call("incidents:read", model="incident"),
                 "partial_update": Call(
-                    "incidents:update", model="incident", body={"location_name": "Gate 4"}, others=NOT_ASSIGNED
+                    "incidents:update",
+                    model="incident",
+                    body={"location_name": "Gate 4"},
+                    ids=("assignee_id", "assignee_ids"),
+                    others=NOT_ASSIGNED,
                 ),
             },
             "activity": {"activity": Call("incidents:read", model="incident")},
@@ -415,7 +419,11 @@ ROUTES: dict[str, dict[str, Call]] = {
             tenancy="a signed link is the credential: no org, nothing to swap",
         )
     },
-    "assignment-list": {"list": Call("dispatch:read", query_ids=("incident",))},
+    "assignment-list": {
+        "list": Call(
+            "dispatch:read", query=lambda c: {"incident": str(c.w.dispatch_incident.pk)}, query_ids=("incident",)
+        )
+    },
     "assignment-detail": {"retrieve": Call("dispatch:read", url=_own("offers"))},
     "assignment-ack": {"ack": Call("dispatch:respond", url=_own("offers"), ok=(200,), others=NOT_OFFERED_TO_THEM)},
     "assignment-decline": {
@@ -811,7 +819,7 @@ ROUTES: dict[str, dict[str, Call]] = {
         "destroy": Call("webhooks", model="endpoint"),
     },
     "admin-webhook-rotate-secret": {"rotate_secret": Call("webhooks", model="endpoint", ok=(200,))},
-    "admin-webhook-delivery-list": {"list": Call("webhooks")},
+    "admin-webhook-delivery-list": {"list": Call("webhooks", query_ids=("endpoint_id", "event_id"))},
     "admin-webhook-delivery-detail": {"retrieve": Call("webhooks", model="delivery")},
     "admin-webhook-delivery-redeliver": {"redeliver": Call("webhooks", model="delivery", ok=(202,))},
 }
