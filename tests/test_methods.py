@@ -24,7 +24,7 @@ def path_for(route, org) -> str:
     for name in route.kwarg_names:
         if name == "org_slug":
             kwargs[name] = org.slug
-        elif name == "pk":
+        elif name == "pk" or name.endswith("_id"):
             kwargs[name] = str(uuid.uuid4())
         else:
             kwargs[name] = "x"
