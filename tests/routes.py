@@ -59,6 +59,9 @@ from apps.accounts.services import api_key_create
 from apps.bookings import services as booking_services
 from apps.bookings.emails import host_token
 from apps.calendars.models import CalendarConnection
+from apps.dispatch import links as dispatch_links
+from apps.dispatch import selectors as dispatch_selectors
+from apps.dispatch.models import Assignment, Dispatch
 from apps.events.models import Event, WebhookDelivery, WebhookEndpoint
 from apps.incidents import services as incident_services
 from apps.orgs.models import Invite, Role, TeamMember
@@ -72,8 +75,10 @@ from apps.planning.models import (
     WorkRequirement,
 )
 from apps.scheduling import ical
+from apps.scheduling.models import Person
 from tests.bookings.factories import make_event_type
 from tests.calendars.factories import make_connection
+from tests.dispatch.factories import make_policy
 from tests.factories import MembershipFactory, OrgFactory, TeamFactory, actor_for
 from tests.incidents.factories import make_incident
 from tests.schedule.factories import make_entry
@@ -145,7 +150,10 @@ def api_routes() -> list[Route]:
 
 # Under /v1/ but not DRF views: covered by their own tests, named here.
 NON_API_ROUTES = {
-    "signal-stream": "SSE stream, org by membership: tests/signals/test_stream.py",
+    "event-stream": "SSE stream, org by membership: tests/test_stream.py, tests/test_stream_access.py",
+    "signal-stream": "the same SSE stream under its old path: tests/test_stream.py, tests/test_stream_access.py",
+    "api-not-found": "catch-all: unknown /v1/ paths answer problem+json 404 (tests/test_methods.py)",
+    "admin-api-not-found": "catch-all: unknown /admin/v1/ paths answer problem+json 404 (tests/test_methods.py)",
     "auth-link": "magic-link redirect (a token, no org): tests/test_auth.py",
 }
 
@@ -187,6 +195,14 @@ SPEC_ROLES = {
     "own:push": ANY_MEMBER,
     "events:read": ANY_MEMBER,  # the org's event log: what every member's live stream carries
     "own:calendars": ANY_MEMBER,  # SPEC: "Google Calendar sync per user": a connection is its owner's alone
+    # dispatch (SPEC §8): schedulers and up dispatch; a member (responder) reads the org's
+    # incidents and so their dispatch state, and answers the offers made to them
+    "dispatch": SCHEDULERS,
+    "dispatch:read": ANY_MEMBER,
+    "dispatch:respond": SCHEDULERS | {Role.MEMBER},  # a member: their own assignments
+    # escalation chains are org configuration ("settings": owner/admin); dispatchers read them
+    "dispatch:policies:read": SCHEDULERS,
+    "dispatch:policies": ADMINS,
 }
 
 # --- declarations ------------------------------------------------------------------------
@@ -233,6 +249,8 @@ def _someone_elses(attr):
 
 
 NOT_ASSIGNED = Others(SCHEDULERS, (403,), url=lambda c: {"pk": c.w.unassigned_incident.pk})
+# a dispatcher answers for a responder on the phone; a member only for themselves
+NOT_OFFERED_TO_THEM = Others(SCHEDULERS, (403,), url=_someone_elses("offers"))
 
 
 SOON = lambda c: c.w.day  # noqa: E731 - a bookable day, two days ahead
@@ -347,7 +365,11 @@ ROUTES: dict[str, dict[str, Call]] = {
             "detail": {
                 "retrieve": Call("incidents:read", model="incident"),
                 "partial_update": Call(
-                    "incidents:update", model="incident", body={"location_name": "Gate 4"}, others=NOT_ASSIGNED
+                    "incidents:update",
+                    model="incident",
+                    body={"location_name": "Gate 4"},
+                    ids=("assignee_id", "assignee_ids"),
+                    others=NOT_ASSIGNED,
                 ),
             },
             "activity": {"activity": Call("incidents:read", model="incident")},
@@ -386,6 +408,54 @@ ROUTES: dict[str, dict[str, Call]] = {
         "create": Call("intake:manage", body={"name": "grafana"}),
     },
     "intake-endpoint-detail": {"destroy": Call("intake:manage", model="intake_endpoint")},
+    # dispatch: a run offering the dispatch incident to every role's member ("offers"), and
+    # one every role's member has acknowledged ("on_it", for the status moves)
+    "incident-dispatch": {
+        "get": Call("dispatch:read", model="dispatch_incident"),
+        "post": Call("dispatch", model="incident", body={}, ids=("team", "person_id")),
+    },
+    "assignment-link": {
+        "post": Call(
+            "public",
+            url=lambda c: {"token": dispatch_links.link_token(c.w.offers["member"]), "link_action": "ack"},
+            ok=(200,),
+            tenancy="a signed link is the credential: no org, nothing to swap",
+        )
+    },
+    "assignment-list": {
+        "list": Call(
+            "dispatch:read", query=lambda c: {"incident": str(c.w.dispatch_incident.pk)}, query_ids=("incident",)
+        )
+    },
+    "assignment-detail": {"retrieve": Call("dispatch:read", url=_own("offers"))},
+    "assignment-ack": {"ack": Call("dispatch:respond", url=_own("offers"), ok=(200,), others=NOT_OFFERED_TO_THEM)},
+    "assignment-decline": {
+        "decline": Call(
+            "dispatch:respond", url=_own("offers"), body={"reason": "busy"}, ok=(200,), others=NOT_OFFERED_TO_THEM
+        )
+    },
+    "assignment-status": {
+        "status": Call(
+            "dispatch:respond",
+            url=_own("on_it"),
+            body={"status": "en_route"},
+            ok=(200,),
+            others=Others(SCHEDULERS, (403,), url=_someone_elses("on_it")),
+        )
+    },
+    "dispatch-policy-list": {
+        "list": Call("dispatch:policies:read"),
+        "create": Call(
+            "dispatch:policies",
+            body={"name": "night", "priority": "urgent", "steps": [{"type": "offer", "count": 2}]},
+            ids=("team",),
+        ),
+    },
+    "dispatch-policy-detail": {
+        "retrieve": Call("dispatch:policies:read", model="dispatch_policy"),
+        "partial_update": Call("dispatch:policies", model="dispatch_policy", body={"repeat": 2}, ids=("team",)),
+        "destroy": Call("dispatch:policies", model="dispatch_policy"),
+    },
     # bookings: exposure, hold → confirm
     "booking-dates": {
         "get": Call(
@@ -728,6 +798,9 @@ ROUTES: dict[str, dict[str, Call]] = {
         ),
         "destroy": Call("setup:write", model="spare_event_type"),
     },
+    "admin-event-type-rotate-webhook-secret": {
+        "rotate_webhook_secret": Call("webhooks", model="hooked_event_type", ok=(200,))
+    },
     "admin-booking-list": {"list": Call("bookings:admin", query_ids=("person_id", "event_type_id", "location_id"))},
     "admin-booking-detail": {
         "retrieve": Call("bookings:admin", model="booking"),
@@ -745,9 +818,11 @@ ROUTES: dict[str, dict[str, Call]] = {
     },
     "admin-webhook-detail": {
         "retrieve": Call("webhooks", model="endpoint"),
+        "partial_update": Call("webhooks", model="endpoint", body={"active": False}),
         "destroy": Call("webhooks", model="endpoint"),
     },
-    "admin-webhook-delivery-list": {"list": Call("webhooks")},
+    "admin-webhook-rotate-secret": {"rotate_secret": Call("webhooks", model="endpoint", ok=(200,))},
+    "admin-webhook-delivery-list": {"list": Call("webhooks", query_ids=("endpoint_id", "event_id"))},
     "admin-webhook-delivery-detail": {"retrieve": Call("webhooks", model="delivery")},
     "admin-webhook-delivery-redeliver": {"redeliver": Call("webhooks", model="delivery", ok=(202,))},
     # calendars: each member's own connection; anyone else's is 404 whatever the role
@@ -816,6 +891,9 @@ class World:
         # bookings
         self.event_type = make_event_type(org, person=self.host, slug="intro")
         self.spare_event_type = make_event_type(org, person=self.host, slug="spare")
+        self.hooked_event_type = make_event_type(
+            org, person=self.host, slug="hooked", webhook_url="http://127.0.0.1:9/event-type-hook"
+        )
         TeamMember.objects.create(org=org, team=self.team, membership=self.host.membership)
         self.team_event_type = make_event_type(org, team=self.team, slug="triage")
         self.booking, self.manage_token = booking_services.booking_book(
@@ -832,12 +910,37 @@ class World:
         }
         self.endpoint = WebhookEndpoint.objects.create(org=org, url="http://127.0.0.1:9/hook", secret="whsec_c2VjcmV0")
         self.delivery = WebhookDelivery.objects.create(
-            org=org, event=self.event, url="http://127.0.0.1:9/hook", secret="whsec_eA=="
+            org=org, event=self.event, endpoint=self.endpoint, url="http://127.0.0.1:9/hook"
         )
         # incidents: assigned to every role's member, so a member may update it
         self.incident = make_incident(org, title=f"{org.slug} secret incident", assignees=list(self.members.values()))
         self.unassigned_incident = make_incident(org, title=f"{org.slug} unassigned incident")
         self.intake_endpoint, self.intake_token = incident_services.intake_endpoint_create(actor=admin, name="matrix")
+        # dispatch: an offer to every role's member (a Person each), and a run they all took
+        self.dispatch_policy = make_policy(org, name=f"{org.slug} secret policy")
+        self.dispatch_incident = make_incident(org, title=f"{org.slug} dispatched incident")
+        taken_incident = make_incident(org, title=f"{org.slug} taken incident")
+        people = {
+            role: Person.objects.create(org=org, membership=m, location=self.location, name=role)
+            for role, m in self.members.items()
+        }
+        now = timezone.now()
+        snapshot = dispatch_selectors.policy_snapshot(self.dispatch_policy)
+        offering = Dispatch.objects.create(
+            org=org, incident=self.dispatch_incident, policy_snapshot=snapshot, started_by="matrix"
+        )
+        taken = Dispatch.objects.create(
+            org=org, incident=taken_incident, policy_snapshot=snapshot, started_by="matrix", state="acknowledged"
+        )
+        self.offers, self.on_it = {}, {}
+        for role, m in self.members.items():
+            common = {"org": org, "person": people[role], "membership": m, "offered_at": now}
+            self.offers[role] = Assignment.objects.create(
+                dispatch=offering, incident=self.dispatch_incident, ack_deadline=now + timedelta(hours=1), **common
+            )
+            self.on_it[role] = Assignment.objects.create(
+                dispatch=taken, incident=taken_incident, ack_deadline=now, state="acknowledged", **common
+            )
         # schedule
         self.entry_start = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
         self.entry = make_entry(
@@ -855,6 +958,14 @@ class World:
         # an entry on the day with an override, so planning's entry reads run at the baseline too
         self.open_shift = make_entry(org, title="late shift", start=self.at(17), end=self.at(18))
         self.open_shift.overrides.create(org=org, original_start=self.at(17), cancelled=True)
+        # and the host is busy for a while that day, so free/busy reads their entries' assignees too
+        make_entry(
+            org,
+            title="host busy",
+            start=self.at(16),
+            end=self.at(16) + timedelta(minutes=10),
+            assignees=[self.host.membership],
+        )
         self.assignment = ScheduleAssignment.objects.create(
             org=org,
             schedule=self.daily_schedule,
