@@ -55,7 +55,7 @@ class DailyScheduleCreateSerializer(StrictSerializer):
 
 
 class DailyScheduleSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     assignments = ScheduleAssignmentSerializer(many=True, read_only=True)
     open_conflicts = serializers.SerializerMethodField()
 
@@ -165,7 +165,7 @@ class ProposalField(serializers.JSONField):
 
 
 class ScheduleRequestSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     result = ProposalField(read_only=True, allow_null=True)
 
     class Meta:

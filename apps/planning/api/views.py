@@ -38,7 +38,7 @@ UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0
 PROBLEM = OpenApiResponse(description="problem+json")
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "pattern": '^(W/)?"?[0-9]+"?$'},
     OpenApiParameter.HEADER,
     required=True,
     description='The schedule\'s ETag (its rev, e.g. "3"). Stale → 412 with the current version; missing → 428.',
