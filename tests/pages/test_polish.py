@@ -4,7 +4,7 @@ favicon and the admin's plurals."""
 import pytest
 from django.test import Client
 
-from apps.bookings.models import WebhookDelivery
+from apps.events.models import WebhookDelivery
 from apps.orgs.models import Role
 
 pytestmark = pytest.mark.django_db
