@@ -35,6 +35,19 @@ def _celery_tasks_run_inline():
 
 
 @pytest.fixture(autouse=True)
+def _celery_pools_open():
+    """A test that ran a real worker (or broke the broker on purpose) may leave the app's
+    connection pool closed; every test starts with a usable producer pool."""
+    from schedkit.celery import app
+
+    pool = app._pool
+    if pool is not None and getattr(pool, "_closed", False):
+        app._pool = None
+        app.amqp._producer_pool = None
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Uploads (captures) land in a per-test folder, never in var/."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -92,9 +92,10 @@ def test_the_email_shows_the_customers_zone_and_a_readable_subject(event):
         },
     )
     assert response.status_code == 201
-    message = mail.outbox[0]
-    assert message.subject == "Site visit: your booking"
-    assert f"{expected_local(9)} E" in message.body and "+00:00" not in message.body
+    message = next(m for m in mail.outbox if m.to == ["ann@example.test"])
+    local = start.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M")
+    assert message.subject.startswith("Confirmed: Site visit, ") and "America/New_York" in message.subject
+    assert local in message.subject and local in message.body and "+00:00" not in message.body
 
 
 def test_public_urls_answer_with_and_without_a_trailing_slash(event):
