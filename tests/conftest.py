@@ -40,8 +40,13 @@ def _celery_pools_open():
     connection pool closed; every test starts with a usable producer pool."""
     from schedkit.celery import app
 
-    pool = app._pool
-    if pool is not None and getattr(pool, "_closed", False):
+    app.set_current()  # a test that built another Celery app made it current: shared tasks follow it
+    app.set_default()
+    app.conf.task_always_eager = True  # tests that start a real worker turn it off themselves
+    pool, producers = app._pool, app.amqp._producer_pool
+    if (pool is not None and getattr(pool, "_closed", False)) or (
+        producers is not None and getattr(producers.connections, "_closed", False)
+    ):
         app._pool = None
         app.amqp._producer_pool = None
     yield
