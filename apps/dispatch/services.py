@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.dispatch import ranking, selectors
@@ -33,6 +34,7 @@ from apps.dispatch.models import (
     DispatchPolicy,
     EscalationTimer,
 )
+from apps.events.enqueue import enqueue_on_commit
 from apps.events.publish import publish_on_commit
 from apps.incidents import clock
 from apps.incidents import services as incident_services
@@ -338,13 +340,13 @@ def _create_offer(run: Dispatch, policy: DispatchPolicy, candidate, now) -> Assi
 
 
 def _timer(run: Dispatch, kind: str, due, assignment: Assignment | None = None) -> EscalationTimer:
-    # lazy: the tasks module imports this one (thin tasks call services).
-    from apps.dispatch.tasks import fire_timer
-
+    """A timer row (the beat sweep fires it if its task is lost) and its task, handed over by
+    name through the one enqueue helper, so services never import the tasks that call them."""
     timer = EscalationTimer.objects.create(
         org_id=run.org_id, dispatch=run, assignment=assignment, kind=kind, due_at=due
     )
-    transaction.on_commit(lambda: fire_timer.apply_async(args=[str(timer.pk)], eta=due), robust=True)
+    countdown = max(0.0, (due - timezone.now()).total_seconds())
+    enqueue_on_commit("dispatch.fire_timer", str(timer.pk), countdown=countdown or None)
     return timer
 
 
