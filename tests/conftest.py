@@ -34,19 +34,29 @@ def _celery_tasks_run_inline():
     yield
 
 
+def _closed(pool) -> bool:
+    if pool is None:
+        return False
+    return bool(getattr(pool, "_closed", False) or getattr(getattr(pool, "connections", None), "_closed", False))
+
+
 @pytest.fixture(autouse=True)
 def _celery_pools_open():
     """A test that ran a real worker (or broke the broker on purpose) may leave the app's
     connection pool closed; every test starts with a usable producer pool."""
+    from kombu import pools
+
     from schedkit.celery import app
 
     app.set_current()  # a test that built another Celery app made it current: shared tasks follow it
     app.set_default()
     app.conf.task_always_eager = True  # tests that start a real worker turn it off themselves
-    pool, producers = app._pool, app.amqp._producer_pool
-    if (pool is not None and getattr(pool, "_closed", False)) or (
-        producers is not None and getattr(producers.connections, "_closed", False)
-    ):
+    # kombu keeps connection and producer pools in process-wide registries keyed by broker URL:
+    # a pool closed by a worker's shutdown stays registered, and eager apply_async (which still
+    # acquires a producer) would get it back. Drop closed pools from the registries too.
+    registered = list(pools._all_pools())
+    if any(_closed(p) for p in [app._pool, app.amqp._producer_pool, *registered]):
+        pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
     yield

@@ -562,13 +562,6 @@ ROUTES: dict[str, dict[str, Call]] = {
         )
     },
     # schedule
-    "schedule-conflicts": {
-        "get": Call(
-            "schedule:read",
-            query=lambda c: {**WINDOW(c), "person": str(c.w.members["member"].pk)},
-            query_ids=("person", "team"),
-        )
-    },
     # planning (daily schedules): writes carry If-Match with the schedule's rev (1 in World)
     "schedule-optimization": {
         "get": Call(
@@ -640,8 +633,8 @@ ROUTES: dict[str, dict[str, Call]] = {
         "retrieve": Call("planning:read", model="work_requirement"),
         "destroy": Call("schedule:write", model="work_requirement"),
     },
-    # the same endpoint as "schedule-conflicts": with start/end the live check (any member),
-    # without them the stored conflicts (frontdesk and up: tests/planning)
+    # GET /v1/schedule-conflicts: with start/end the live check (any member; scheduling's
+    # ScheduleConflictView), without them the stored conflicts (frontdesk and up: tests/planning)
     "schedule-conflict-list": {
         "list": Call(
             "schedule:read",

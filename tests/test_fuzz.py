@@ -2,7 +2,8 @@
 server in the production topology (PostgreSQL + Redis), seeded and bounded (issue 17).
 
 The run's reports (JUnit, NDJSON) are kept under var/fuzz/ (gitignored) as CI artifacts.
-Knobs: FUZZ_MAX_EXAMPLES (default 5), FUZZ_SEED, FUZZ_MAX_TIME."""
+Knobs: FUZZ_MAX_EXAMPLES (default 5), FUZZ_SEED, FUZZ_MAX_TIME (unset: bounded by examples,
+the same cases on every machine), FUZZ_EXTRA_ARGS."""
 
 import os
 import shutil
@@ -52,8 +53,6 @@ def test_schemathesis_finds_no_failure(org):
             os.environ.get("FUZZ_MAX_EXAMPLES", "5"),
             "--seed",
             os.environ.get("FUZZ_SEED", "17"),
-            "--max-time",
-            os.environ.get("FUZZ_MAX_TIME", "240"),
             "--workers",
             "2",
             "--request-timeout",
@@ -70,6 +69,10 @@ def test_schemathesis_finds_no_failure(org):
         ]
         if EXCLUDED_CHECKS:
             command += ["--exclude-checks", ",".join(EXCLUDED_CHECKS)]
+        if os.environ.get("FUZZ_MAX_TIME"):
+            # A time budget makes the run repeat fuzzing until it is spent: how much is tested then
+            # depends on the machine's speed, so the default run is bounded by examples instead.
+            command += ["--max-time", os.environ["FUZZ_MAX_TIME"]]
         command += os.environ.get("FUZZ_EXTRA_ARGS", "").split()
         result = subprocess.run(command, capture_output=True, text=True, timeout=850, cwd=ROOT)
         (REPORT_DIR / "server.log").write_text("".join(server.output))

@@ -61,10 +61,6 @@ def test_team_member_must_be_of_the_same_org(owner, make_org, make_member):
     assert response.status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="order-dependent: a closed broker pool left by an earlier test (passes alone)",
-)
 def test_invite_by_email_then_accept_by_link(owner):
     client = key_client(owner)
     response = client.post(

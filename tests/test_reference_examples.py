@@ -81,10 +81,6 @@ def booking_body(start):
 # --- bookings ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="order-dependent: a closed broker pool left by an earlier test (passes alone)",
-)
 def test_get_slots_then_post_book_username_event_slug(host):
     public = APIClient()
     slots = public.get(f"/v1/slots/dr-who/intro?date={DAY.isoformat()}")
@@ -114,10 +110,6 @@ def test_get_slots_then_post_book_username_event_slug(host):
     assert Booking.objects.count() == 1
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="order-dependent: a closed broker pool left by an earlier test (passes alone)",
-)
 def test_post_v1_book_username_event_slug(host):
     response = APIClient().post("/v1/book/dr-who/intro", booking_body(at(10)), format="json", HTTP_IDEMPOTENCY_KEY="v1")
     assert response.status_code == 201, response.content

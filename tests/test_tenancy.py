@@ -39,13 +39,7 @@ from tests.tenancy import OrgSnapshot
 pytestmark = pytest.mark.services  # OrgSnapshot fingerprints rows with PostgreSQL's md5/string_agg
 
 # (route name, action, variant) → why the app is wrong today (the lead fixes; strict xfail).
-KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
-    ("assignment-list", "list", "query:incident"): (
-        "AssignmentViewSet's filterset_fields=['incident'] builds a ModelChoiceFilter over every org's "
-        "incidents: another org's incident id answers 200 (an empty page), a made-up one 400 "
-        "invalid_choice, so the answer tells whether the id exists elsewhere (a UUIDFilter fixes it)"
-    ),
-}
+KNOWN_LEAKS: dict[tuple[str, str, str], str] = {}
 
 # What another org's id may answer, by where it was sent (and always what a made-up id answers).
 # Body ids answer 400 today where an app validates them as input (incidents' and schedule

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.models import ApiKey, LoginCode, User, normalize_email
 from apps.accounts.tasks import send_login_email
+from apps.events.enqueue import enqueue_on_commit
 from apps.events.publish import publish_on_commit
 from apps.orgs.models import Membership
 from apps.orgs.roles import ADMINS
@@ -46,7 +47,7 @@ def login_start(*, email: str, ip: str | None = None, next_url: str = "") -> Log
         challenge.save()
         query = urlencode({"token": token, **({"next": next_url} if next_url else {})})
         link = f"{settings.PUBLIC_BASE_URL}/v1/auth/link?{query}"
-        transaction.on_commit(lambda: send_login_email.delay(email, code, link))
+        enqueue_on_commit(send_login_email, email, code, link, inline_on_failure=True)  # rowless: the code is secret
     return challenge
 
 

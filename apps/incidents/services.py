@@ -12,6 +12,7 @@ from datetime import UTC, timedelta
 
 from django.db import IntegrityError, transaction
 
+from apps.events.enqueue import enqueue_on_commit
 from apps.events.publish import publish_on_commit
 from apps.incidents import clock
 from apps.incidents.emails import send_breach_email
@@ -320,7 +321,7 @@ def sla_scan(*, limit: int = 500) -> list:
             _log(incident, None, Activity.Verb.SLA_BREACHED, "sla_breached", False, True)
             _publish(incident, "incident.updated", changed=["sla_breached"])
             for email in breach_recipients(incident):
-                transaction.on_commit(lambda pk=incident.pk, email=email: send_breach_email.delay(str(pk), email))
+                enqueue_on_commit(send_breach_email, str(incident.pk), email, inline_on_failure=True)
             breached.append(incident.pk)
     return breached
 

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from apps.events.enqueue import enqueue_on_commit
 from apps.events.publish import publish_on_commit
 from apps.orgs.hooks import access_changed
 from apps.orgs.models import Invite, Membership, Org, Role, Team, TeamMember
@@ -225,7 +226,8 @@ def invite_create(*, actor, email: str, role: str = Role.MEMBER) -> Invite:
         invite.save()
         url = f"{settings.PUBLIC_BASE_URL}/invites/{token}/"
         org_name = actor.org.name
-        transaction.on_commit(lambda: send_invite_email.delay(email, org_name, role, url))
+        # Rowless: the link is a secret no row keeps, so a broker outage sends it inline.
+        enqueue_on_commit(send_invite_email, email, org_name, role, url, inline_on_failure=True)
     return invite
 
 

@@ -7,14 +7,13 @@ apps never import planning).
   day: a debounced schedule request whose proposal waits to be applied under the rev."""
 
 from datetime import datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.events.delivery import register
+from apps.events.enqueue import enqueue_on_commit
 from apps.planning import services, tasks
 
 
@@ -22,7 +21,10 @@ from apps.planning import services, tasks
 def deliver_published(event) -> None:
     people = sorted({a["membership_id"] for a in (event.data or {}).get("assignments", []) if a.get("membership_id")})
     for membership_id in people:
-        transaction.on_commit(partial(tasks.notify_published.delay, str(event.pk), membership_id), robust=True)
+        # The event is the row behind this work: if the broker refuses, it goes back to
+        # undispatched and the outbox relay delivers it again (at least once: a redelivery may tell
+        # someone twice, never no one).
+        enqueue_on_commit(tasks.notify_published, str(event.pk), membership_id, requeue_event=event.pk)
 
 
 def _local_date(org, moment: datetime | None):

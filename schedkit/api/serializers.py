@@ -11,6 +11,12 @@ def _json_type_error(field, value) -> str | None:
     a number field a number, a boolean field a boolean — what the OpenAPI says, no more."""
     if value is None:
         return None  # allow_null is DRF's own check
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        for item in value:  # a list of strings takes strings, not [0]
+            message = _json_type_error(field.child, item)
+            if message:
+                return f"Every item: {message[0].lower()}{message[1:]}"
+        return None
     if isinstance(field, serializers.CharField) and not isinstance(value, str):
         return "Not a valid string."
     if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):

@@ -202,3 +202,15 @@ def test_list_rows_render_as_the_detail_does(org, make_member):
     assert len(listed) == 4 and {len(row["assignees"]) for row in listed} == {0, 1, 2, 3}
     for row in listed:
         assert row == client.get(f"/v1/incidents/{row['id']}").json()
+
+
+@pytest.mark.parametrize("path", ["/v1/incidents", "/v1/tickets"])
+def test_a_list_of_strings_takes_strings_only(org, make_member, path):
+    """JSON bodies are typed down to list items: DRF would store [0] as ["0"] (found by the fuzzer)."""
+    client = key_client(make_member(org, Role.SCHEDULER))
+    response = client.post(path, {"title": "Leak", "required_skills": [0, "ladder"]}, format="json")
+    assert response.status_code == 400, response.content
+    assert "required_skills" in str(response.json()["errors"])
+    assert not Incident.objects.filter(org=org).exists()
+    ok = client.post(path, {"title": "Leak", "required_skills": ["ladder"]}, format="json")
+    assert ok.status_code == 201 and ok.json()["required_skills"] == ["ladder"]

@@ -108,7 +108,14 @@ def test_alertmanager_firing_groups_then_resolved_resolves(org, intake_url):
 
 @pytest.mark.parametrize(
     "payload",
-    [{"alerts": []}, {"alerts": [{"status": "weird"}]}, {"title": ""}, {"title": "x", "extra": 1}, ["x"]],
+    [
+        {"alerts": []},
+        {"alerts": [{"status": "weird"}]},
+        {"title": ""},
+        {"title": "x", "extra": 1},
+        ["x"],
+        {"title": "x", "required_skills": [0]},  # typed down to list items (found by the fuzzer)
+    ],
 )
 def test_bad_intake_payloads_are_400(intake_url, payload):
     response = APIClient().post(intake_url, payload, format="json")

@@ -1,4 +1,5 @@
 from django.http import Http404
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -85,6 +86,16 @@ class IncidentDispatchView(SchedKitAPIView):
         )
 
 
+class AssignmentFilter(filters.FilterSet):
+    # A plain UUID filter (not a ModelChoiceFilter over every org's incidents): another org's
+    # incident id and a made-up one answer alike, an empty page.
+    incident = filters.UUIDFilter(field_name="incident_id")
+
+    class Meta:
+        model = Assignment
+        fields = ["state", "incident"]
+
+
 @extend_schema(tags=["dispatch"])
 class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
     """Offers and their outcome. The responder (or a dispatcher) answers with ack, decline
@@ -93,7 +104,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSco
     queryset = Assignment.objects.select_related("membership__user", "person").order_by("-id")
     serializer_class = AssignmentSerializer
     lookup_value_regex = UUID_REGEX
-    filterset_fields = ["state", "incident"]
+    filterset_class = AssignmentFilter
     action_roles = {
         "list": ANY_MEMBER,
         "retrieve": ANY_MEMBER,

@@ -327,7 +327,10 @@ class ScheduleEntryViewSet(OrgScopedViewSet):
 @extend_schema(tags=["schedule"])
 class ScheduleConflictView(SchedKitAPIView):
     """Double-bookings of people in a window: pairs of overlapping instances (entries, recurring
-    ones expanded, and bookings)."""
+    ones expanded, and bookings). Not routed on its own: GET /v1/schedule-conflicts with
+    `start`/`end` is planning's conflict list handing the live check to this view (planning
+    depends on scheduling, never the reverse). It answers in the list's envelope (`next`,
+    `previous`, `results`; one page, so both links are null) plus `count`."""
 
     org_scoped = True
     action_roles = {"get": ANY_MEMBER}
@@ -347,7 +350,7 @@ class ScheduleConflictView(SchedKitAPIView):
         team = _team(self.actor, request.query_params.get("team"))
         results = conflict_pairs(fetched_by=self.actor, start=start, end=end, person=person, team=team)
         results = [{"assignee_id": r["assignee_id"], "a": _plain(r["a"]), "b": _plain(r["b"])} for r in results]
-        return Response({"count": len(results), "results": results})
+        return Response({"next": None, "previous": None, "count": len(results), "results": results})
 
 
 def _plain(item: dict) -> dict:

@@ -8,7 +8,6 @@ router.register(r"schedule-entries", views.ScheduleEntryViewSet, basename="sched
 router.register(r"schedule-feeds", views.ScheduleFeedViewSet, basename="schedule-feed")
 
 urlpatterns = [
-    path("schedule-conflicts", views.ScheduleConflictView.as_view(), name="schedule-conflicts"),
     path("schedule-feed/<str:token>.ics", views.ScheduleFeedIcsView.as_view(), name="schedule-feed-ics"),
     *router.urls,
 ]
