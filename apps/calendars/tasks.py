@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.calendars import services
 from apps.calendars.google import GoogleRequestError, TransientGoogleError
 from apps.calendars.models import CalendarConnection, CalendarEventLink
+from apps.events.enqueue import enqueue_now
 
 MAX_WRITE_ATTEMPTS = 10
 
@@ -36,7 +37,7 @@ def busy_refresh_due(limit: int = 200) -> int:
         .values_list("id", flat=True)[:limit]
     )
     for connection_id in ids:
-        sync_connection.delay(str(connection_id))
+        enqueue_now(sync_connection, str(connection_id))  # refused: still stale, the next minute's sweep
     return len(ids)
 
 
@@ -63,5 +64,5 @@ def write_retry(limit: int = 200) -> int:
     )
     for booking_id in ids:
         if booking_id:
-            write_booking.delay(str(booking_id))
+            enqueue_now(write_booking, str(booking_id))  # refused: the link stays pending for the next sweep
     return len(ids)

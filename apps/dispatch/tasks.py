@@ -7,6 +7,7 @@ from django.core.mail import send_mail
 
 from apps.dispatch import links, services
 from apps.dispatch.models import Assignment
+from apps.events.enqueue import enqueue_now
 from apps.events.models import Event
 from apps.incidents.models import Incident
 from apps.orgs.models import Membership
@@ -76,7 +77,7 @@ def notify_offer(assignment_id: str) -> int:
         for subscription_id in PushSubscription.objects.filter(
             org_id=assignment.org_id, user_id=assignment.membership.user_id
         ).values_list("id", flat=True):
-            send_push.delay(str(subscription_id), payload)
+            enqueue_now(send_push, str(subscription_id), payload, inline_on_failure=True)  # rowless
             sent += 1
     topic = (assignment.incident.org.settings or {}).get("ntfy_topic")
     if topic:

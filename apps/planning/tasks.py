@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
+from apps.events.enqueue import enqueue_now
 from apps.events.models import Event
 from apps.orgs.models import Membership
 from apps.planning import services
@@ -51,8 +52,6 @@ def notify_published(event_id: str, membership_id: str) -> int:
     }
     subscriptions = PushSubscription.objects.filter(org_id=event.org_id, user_id=membership.user_id)
     for subscription_id in subscriptions.values_list("id", flat=True):
-        try:
-            send_push.delay(str(subscription_id), payload)
-        except Exception:  # noqa: BLE001 - one browser's failure never blocks the others
-            logger.exception("push to subscription %s failed", subscription_id)
+        # Rowless (a push of the moment): sent inline if the broker refuses it.
+        enqueue_now(send_push, str(subscription_id), payload, inline_on_failure=True)
     return 1 + len(mine)

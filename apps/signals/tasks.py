@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from apps.events.enqueue import enqueue_now
 from apps.events.models import Event
 from apps.signals import push, services
 from apps.signals.models import PushSubscription
@@ -64,10 +65,8 @@ def push_alert(event_id: str) -> int:
     ids = list(subscriptions.values_list("id", flat=True).distinct())
     payload = _alert_payload(event)
     for subscription_id in ids:
-        try:
-            send_push.delay(str(subscription_id), payload)
-        except Exception:  # noqa: BLE001 - one browser's failure never blocks the others
-            logger.exception("push to subscription %s failed", subscription_id)
+        # Rowless (a push of the moment): sent inline if the broker refuses it.
+        enqueue_now(send_push, str(subscription_id), payload, inline_on_failure=True)
     return len(ids)
 
 
