@@ -131,3 +131,11 @@ def test_members_list_is_one_query_whatever_the_page(owner, make_member):
         assert response.status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1] == 1, counts
+
+
+def test_last_owner_conflict_is_documented_on_member_writes(client):
+    """PATCH and DELETE of a member answer 409 LAST_OWNER; the OpenAPI says so (found by the fuzzer)."""
+    schema = client.get("/openapi.json").json()
+    for method in ("patch", "delete"):
+        operation = schema["paths"]["/v1/orgs/{org_slug}/members/{id}"][method]
+        assert "409" in operation["responses"], method

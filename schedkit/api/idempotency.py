@@ -134,12 +134,13 @@ class IdempotencyMixin:
 
 
 def storable(body):
-    """The response body as jsonb accepts it: PostgreSQL refuses NUL in jsonb text and a lone
-    surrogate cannot be encoded, so both become U+FFFD in the stored copy."""
+    """The response body as jsonb accepts it: plain JSON values (a serializer's data may hold
+    UUIDs, datetimes or Decimals, which the database driver's encoder refuses); PostgreSQL
+    refuses NUL in jsonb text and a lone surrogate cannot be encoded, so both become U+FFFD."""
     try:
         text = json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
     except (TypeError, ValueError):
         return None
     if "\\u0000" not in text and not _LONE_SURROGATE.search(text):
-        return body
+        return json.loads(text)
     return json.loads(_LONE_SURROGATE.sub("\ufffd", text.replace("\\u0000", "\\ufffd")))

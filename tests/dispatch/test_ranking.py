@@ -187,3 +187,18 @@ def test_bad_input_is_problem_json(org, make_member):
         assert response["Content-Type"] == "application/problem+json"
     member = key_client(MembershipFactory(org=org, role=Role.MEMBER))
     assert member.post(f"/v1/incidents/{incident.pk}/dispatch", {}, format="json").status_code == 403
+
+
+def test_a_dispatch_with_an_idempotency_key_is_stored_and_replayed(org, make_member):
+    """Its result holds ids as UUIDs: the stored copy of the response is plain JSON (found by the
+    fuzzer: the jsonb write failed and the call answered 500)."""
+    dispatcher = key_client(make_member(org, Role.SCHEDULER))
+    make_responder(org, skills=["hvac"])
+    incident = make_incident(org, lat=BASE[0], lng=BASE[1], required_skills=["hvac"])
+    url = f"/v1/incidents/{incident.pk}/dispatch"
+    first = dispatcher.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="dispatch-1")
+    assert first.status_code in (200, 201), first.content
+    replay = dispatcher.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="dispatch-1")
+    assert replay.status_code == first.status_code and replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
+    assert Assignment.objects.filter(incident=incident).count() == len(first.json()["offered"])

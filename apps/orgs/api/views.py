@@ -1,5 +1,5 @@
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
@@ -18,6 +18,7 @@ from apps.orgs.api.serializers import (
 from apps.orgs.models import Invite, Membership, Org, Team, TeamMember
 from apps.orgs.roles import ADMINS, ANY_MEMBER, AUTHENTICATED, MANAGERS
 from apps.orgs.selectors import access_membership, access_team, org_list_for_user
+from schedkit.api.serializers import ProblemSerializer
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView, SchedKitViewSet
 
 # Team structure: everyone reads it, managers (and above) change it.
@@ -80,6 +81,11 @@ class MembershipFilter(filters.FilterSet):
         fields = ["role", "active"]
 
 
+LAST_OWNER = OpenApiResponse(
+    ProblemSerializer, description="LAST_OWNER: the change would leave the org without an active owner"
+)
+
+
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
     # only() what the serializer renders: a full page instantiates 50 memberships and users.
     queryset = Membership.objects.select_related("user").only(
@@ -110,6 +116,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSco
         page = self.paginate_queryset(rows)
         return self.get_paginated_response([MembershipSerializer.render_row(row) for row in page])
 
+    @extend_schema(responses={200: MembershipSerializer, 409: LAST_OWNER})
     def partial_update(self, request, *args, **kwargs):
         membership = self.get_object()
         serializer = self.get_serializer(membership, data=request.data, partial=True)
@@ -117,6 +124,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSco
         membership = services.membership_update(actor=self.actor, membership=membership, **serializer.validated_data)
         return Response(self.get_serializer(membership).data)
 
+    @extend_schema(responses={204: None, 409: LAST_OWNER})
     def destroy(self, request, *args, **kwargs):
         services.membership_remove(actor=self.actor, membership=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
