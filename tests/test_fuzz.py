@@ -40,7 +40,7 @@ def _schemathesis() -> str:
 #: The operations split in two halves, each run by its own schemathesis process with one worker:
 #: threads inside one process race in CPython 3.11's ast.parse (Hypothesis describes its lambdas
 #: from source) and crash the run with "AST constructor recursion depth mismatch".
-HALVES = {"a": "^/(admin/|v1/[a-d])", "b": "^/v1/[e-z]"}
+HALVES = {"a": "^/(admin/|v1/[a-di])", "b": "^/v1/[e-hj-z]"}  # about 4 minutes each
 
 
 def test_schemathesis_finds_no_failure(org):
