@@ -95,6 +95,9 @@ if REDIS_URL:
                 "prefix": f"{KEY_PREFIX}:ch",
                 # a burst of events must not overflow a subscriber's queue (default 100)
                 "capacity": 1000,
+                # a bounded pool that waits (apps/events/layers.py)
+                "max_connections": env_int("CHANNEL_REDIS_POOL_MAX", 50),
+                "pool_timeout": float(env_str("CHANNEL_REDIS_POOL_TIMEOUT", "2")),
             },
         }
     }
