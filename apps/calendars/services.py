@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.bookings.emails import booking_manage_urls
 from apps.bookings.models import Booking
 from apps.calendars import google
 from apps.calendars.models import BusyBlock, CalendarConnection, CalendarEventLink, ConnectedCalendar
@@ -247,11 +248,11 @@ def _event_body(booking: Booking) -> dict:
     event_type = booking.event_type
     title = event_type.title if event_type else "Appointment"
     base = settings.PUBLIC_BASE_URL
-    lines = [
-        f"Booked with SchedKit by {booking.attendee_name}.",
-        f"Booking: {booking.pk}",
-        f"Manage: {base}/admin/bookings/booking/{booking.pk}/change/",
-    ]
+    lines = [f"Booked with SchedKit by {booking.attendee_name}.", f"Booking: {booking.pk}"]
+    links = booking_manage_urls(booking)  # the attendee's links, as their emails carry them
+    if links:
+        lines += [f"Reschedule: {links['reschedule_url']}", f"Cancel: {links['cancel_url']}"]
+    lines.append(f"Details: {base}/admin/bookings/booking/{booking.pk}/change/")
     if booking.notes:
         lines += ["", booking.notes]
     body = {

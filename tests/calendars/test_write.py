@@ -54,6 +54,9 @@ def test_confirm_inserts_reschedule_patches_cancel_deletes(org, host, google):
     assert event["attendees"] == [{"email": "ann@example.test", "displayName": "Ann"}]
     assert event["location"] == "Main" and booked["id"] in event["description"]
     assert "/admin/bookings/booking/" in event["description"]
+    # the attendee's manage links, the same ones their confirmation email carries
+    assert f"Cancel: {booked['cancel_url']}" in event["description"]
+    assert f"Reschedule: {booked['reschedule_url']}" in event["description"]
     assert datetime.fromisoformat(event["start"]["dateTime"]) == at(9)
     link = CalendarEventLink.objects.get(booking_id=booked["id"])
     assert link.state == "synced" and link.google_event_id == event["id"] and link.etag
