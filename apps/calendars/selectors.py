@@ -52,6 +52,15 @@ def calendar_busy(*, org, people, start, end) -> dict:
     return found
 
 
+def failed_writes(*, connection: CalendarConnection, limit: int = 5) -> tuple[int, list[CalendarEventLink]]:
+    """Writes to Google still failing (retried with backoff): how many, and the latest few
+    (the connection page lists them; a later successful busy refresh clears `last_error`,
+    not these)."""
+    qs = CalendarEventLink.objects.filter(connection=connection, state=CalendarEventLink.State.FAILED)
+    latest = list(qs.order_by("-updated_at")[:limit])
+    return (len(latest) if len(latest) < limit else qs.count()), latest
+
+
 def entry_writes_possible(*, org_id, entry_id) -> bool:
     """Could a change of this entry touch a Google calendar: a connection of the org writes
     entries, or an event of the entry was written before (its removal is due)."""

@@ -325,7 +325,10 @@ def _sync_link(link_pk, body: dict | None, *, what: str) -> str:
             link.attempts += 1
             link.state = CalendarEventLink.State.FAILED
             link.last_error = str(exc)[:500]
-            link.save(update_fields=["attempts", "state", "last_error", "updated_at"])
+            if body is not None:  # the time it should have (the connection page names it)
+                link.start = datetime.fromisoformat(body["start"]["dateTime"])
+                link.end = datetime.fromisoformat(body["end"]["dateTime"])
+            link.save(update_fields=["attempts", "state", "last_error", "start", "end", "updated_at"])
             _record_error(connection, f"Writing {what} failed: {exc}")
             logger.warning("calendar write of %s failed: %s", what, exc)
             failure = exc

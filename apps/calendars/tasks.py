@@ -98,6 +98,7 @@ def write_retry(limit: int = 200) -> int:
     rows = list(
         CalendarEventLink.objects.filter(
             state__in=[CalendarEventLink.State.FAILED, CalendarEventLink.State.PENDING],
+            connection__status=CalendarConnection.Status.ACTIVE,  # a lost grant: nothing to retry until reconnected
             attempts__lt=MAX_WRITE_ATTEMPTS,
             updated_at__lt=timezone.now() - timedelta(minutes=5),
         ).values_list("booking_id", "entry_id")[:limit]

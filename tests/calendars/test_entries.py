@@ -161,7 +161,12 @@ def test_google_failures_are_retried_never_fail_the_entry_and_show_on_the_page(o
     assert "Writing schedule entry 'Site visit' failed" in writing.last_error
     page = Client()
     page.force_login(member.user)
-    assert b"Writing schedule entry" in page.get("/calendars/").content
+    content = page.get("/calendars/").content
+    assert b"Writing schedule entry" in content and b'id="failed-writes"' in content
+    # a later good busy refresh clears the connection's last error, not the pending write
+    assert services.connection_sync(connection_id=writing.pk) == "active"
+    content = page.get("/calendars/").content
+    assert b"1 event not written to Google yet" in content and b"500" in content
 
     google.failures.clear()  # Google is back: the retry sweep finishes the write
     CalendarEventLink.objects.filter(pk=link.pk).update(updated_at=link.updated_at - timedelta(minutes=10))
