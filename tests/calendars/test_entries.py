@@ -190,3 +190,16 @@ def test_our_own_event_is_not_read_back_as_busy_time(org, member, google, writin
     with pytest.raises(Problem) as clash:
         create(org, member, start=at(16, 30), end=at(17, 30), title="Clash")
     assert clash.value.code == "SCHEDULE_CONFLICT"
+
+
+def test_a_series_across_the_dst_change_keeps_its_local_time_in_google(org, member, google, writing, settings):
+    settings.GOOGLE_BUSY_HORIZON_DAYS = 400
+    today = date.today()
+    year = today.year + (1 if today >= date(today.year, 3, 20) else 0)
+    last = date(year, 3, 31)
+    spring_forward = last - timedelta(days=(last.weekday() + 1) % 7)  # Berlin: UTC+1 → UTC+2
+    eve = spring_forward - timedelta(days=1)
+    create(org, member, start=at(10, day=eve), rrule="FREQ=DAILY;COUNT=2")
+    starts = sorted(start_of(e) for e in google.live_events(CAL))
+    assert starts == [at(10, day=eve), at(10, day=spring_forward)]
+    assert [s.astimezone(ZoneInfo("UTC")).hour for s in starts] == [9, 8]
