@@ -60,6 +60,17 @@ def manage_urls(raw_token: str) -> dict:
     }
 
 
+def booking_manage_urls(booking: Booking) -> dict:
+    """The attendee's cancel/reschedule links of a booking ({} when it has no manage token):
+    the one place emails and calendar events get them from."""
+    if not booking.token_hash:
+        return {}
+    raw = manage_token(booking.pk)
+    if hashlib.sha256(raw.encode()).hexdigest() != booking.token_hash:
+        return {}
+    return manage_urls(raw)
+
+
 def email_kind(event: Event) -> str | None:
     """Which lifecycle email an event means (None: no email, e.g. the created event of a
     booking confirmed at once, whose booking.confirmed follows)."""
@@ -172,10 +183,8 @@ def render_booking_email(*, event: Event, role: str) -> EmailMultiAlternatives |
         "reason": data.get("reason", "") if kind == "cancelled" else "",
         "notes": booking.notes,
     }
-    if role == "attendee" and booking.token_hash:
-        raw = manage_token(booking.pk)
-        if hashlib.sha256(raw.encode()).hexdigest() == booking.token_hash and kind not in ("cancelled", "declined"):
-            context.update(manage_urls(raw))
+    if role == "attendee" and kind not in ("cancelled", "declined"):
+        context.update(booking_manage_urls(booking))
     if role == "host" and kind == "pending":
         token, base = host_token(booking), settings.PUBLIC_BASE_URL
         context.update(confirm_url=f"{base}/book/host/{token}/confirm", decline_url=f"{base}/book/host/{token}/decline")

@@ -35,6 +35,9 @@ class CalendarConnection(OrgOwnedModel):
     oauth_state = models.CharField(max_length=128, blank=True, db_index=True)
     oauth_verifier = models.CharField(max_length=128, blank=True, help_text="PKCE verifier of the pending consent")
     write_entries = models.BooleanField(default=False, help_text="Also write assigned schedule entries")
+    entries_synced_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last full pass over the person's schedule entries (null: one is due)"
+    )
     last_sync_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
@@ -107,7 +110,8 @@ class BusyBlock(OrgOwnedModel):
 
 
 class CalendarEventLink(OrgOwnedModel):
-    """What SchedKit wrote to Google for one booking (or schedule entry instance)."""
+    """What SchedKit wrote to Google for one booking, or for one instance of a schedule entry
+    (`entry_ref` is the instance id: '<entry id>' or '<entry id>_<original start>')."""
 
     class State(models.TextChoices):
         PENDING = "pending"  # claimed, insert not confirmed yet
@@ -119,10 +123,16 @@ class CalendarEventLink(OrgOwnedModel):
     calendar_id = models.CharField(max_length=255)
     booking_id = models.UUIDField(null=True, blank=True)
     entry_ref = models.CharField(max_length=120, blank=True)
+    entry_id = models.UUIDField(null=True, blank=True, db_index=True, help_text="The master of `entry_ref`")
     google_event_id = models.CharField(max_length=1024)
     etag = models.CharField(max_length=255, blank=True)
     sequence = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # what was last written: the time (so Google's free/busy echo of our own event is not
+    # taken for foreign busy time) and a digest of the body (an unchanged one is not re-sent)
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    body_hash = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
 

@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import FloatField
 from django.db.models.functions import Cast, Extract
 
-from apps.calendars.models import BusyBlock, CalendarConnection
+from apps.calendars.models import BusyBlock, CalendarConnection, CalendarEventLink
 from apps.scheduling.freebusy import Interval
 
 BUSY_REF = "google"
@@ -50,6 +50,24 @@ def calendar_busy(*, org, people, start, end) -> dict:
             Interval(at(s), at(e), "google", ref=BUSY_REF, title=BUSY_TITLE) for s, e in merged
         ]
     return found
+
+
+def failed_writes(*, connection: CalendarConnection, limit: int = 5) -> tuple[int, list[CalendarEventLink]]:
+    """Writes to Google still failing (retried with backoff): how many, and the latest few
+    (the connection page lists them; a later successful busy refresh clears `last_error`,
+    not these)."""
+    qs = CalendarEventLink.objects.filter(connection=connection, state=CalendarEventLink.State.FAILED)
+    latest = list(qs.order_by("-updated_at")[:limit])
+    return (len(latest) if len(latest) < limit else qs.count()), latest
+
+
+def entry_writes_possible(*, org_id, entry_id) -> bool:
+    """Could a change of this entry touch a Google calendar: a connection of the org writes
+    entries, or an event of the entry was written before (its removal is due)."""
+    writing = CalendarConnection.objects.filter(
+        org_id=org_id, write_entries=True, status=CalendarConnection.Status.ACTIVE
+    ).exists()
+    return writing or CalendarEventLink.objects.filter(org_id=org_id, entry_id=entry_id).exists()
 
 
 def connection_for(*, actor) -> CalendarConnection | None:

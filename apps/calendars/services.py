@@ -1,22 +1,35 @@
 """Every write of calendar sync: connect (consent start/complete), choose calendars,
-disconnect, refresh the busy cache, and reconcile a booking's event in Google.
+disconnect, refresh the busy cache, and reconcile the events of a booking or of a schedule
+entry's instances in Google.
+
+Google's free/busy answer includes the events SchedKit wrote itself; those intervals are
+taken out of the cache (SchedKit already counts the booking or entry, and must not see its
+old copy as foreign busy time when it moves it).
 
 Lock order: a CalendarEventLink row (select_for_update) is the only lock taken, never
 together with booking locks — a write task reads the booking without locking it and makes
 Google match its current state, so deliveries may arrive late, twice or out of order."""
 
+import hashlib
+import json
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from apps.bookings.emails import booking_manage_urls
 from apps.bookings.models import Booking
 from apps.calendars import google
 from apps.calendars.models import BusyBlock, CalendarConnection, CalendarEventLink, ConnectedCalendar
+from apps.events.enqueue import enqueue_on_commit
 from apps.orgs.models import Membership
+from apps.scheduling import recurrence
+from apps.scheduling.models import EntryKind, ScheduleEntry
+from apps.scheduling.models import Status as EntryStatus
 from schedkit.api.problems import Problem
 
 logger = logging.getLogger(__name__)
@@ -123,9 +136,13 @@ def connection_update(*, actor, connection: CalendarConnection, calendars=None, 
     """Choose the calendars checked for conflicts and the one written to (at most one)."""
     with transaction.atomic():
         connection = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
-        if write_entries is not None:
+        if write_entries is not None and write_entries != connection.write_entries:
+            # the person's entries are written (or their events removed) by one pass: due at
+            # once (null), handed over after commit; a refused enqueue leaves it to the sweep
             connection.write_entries = write_entries
-            connection.save(update_fields=["write_entries", "updated_at"])
+            connection.entries_synced_at = None
+            connection.save(update_fields=["write_entries", "entries_synced_at", "updated_at"])
+            enqueue_on_commit("calendars.sync_entries", str(connection.pk))
         if calendars:
             mine = {c.calendar_id: c for c in connection.calendars.all()}
             unknown = [c["calendar_id"] for c in calendars if c["calendar_id"] not in mine]
@@ -183,10 +200,12 @@ def connection_sync(*, connection_id) -> str:
         return connection.status
     finally:
         _save_refreshed(connection, client)
+    own = _own_events(connection, start, end)
     with transaction.atomic():
         for calendar in checked:
             if calendar.calendar_id not in busy:
                 continue  # Google reported an error for it: keep the last good cache
+            spans = _subtract(busy[calendar.calendar_id], own.get(calendar.calendar_id, []))
             calendar.busy_blocks.all().delete()
             BusyBlock.objects.bulk_create(
                 BusyBlock(
@@ -196,7 +215,7 @@ def connection_sync(*, connection_id) -> str:
                     start=s,
                     end=e,
                 )
-                for s, e in busy[calendar.calendar_id]
+                for s, e in spans
                 if e > s
             )
             ConnectedCalendar.objects.filter(pk=calendar.pk).update(busy_synced_at=now)
@@ -204,6 +223,33 @@ def connection_sync(*, connection_id) -> str:
             last_sync_at=now, last_error="", updated_at=timezone.now()
         )
     return Status.ACTIVE
+
+
+def _own_events(connection: CalendarConnection, start, end) -> dict[str, list[tuple]]:
+    """calendar id → the intervals of the events SchedKit keeps there (their free/busy echo)."""
+    rows = CalendarEventLink.objects.filter(
+        connection=connection, state=CalendarEventLink.State.SYNCED, start__lt=end, end__gt=start
+    ).values_list("calendar_id", "start", "end")
+    out: dict = {}
+    for calendar_id, s, e in rows:
+        out.setdefault(calendar_id, []).append((s, e))
+    return out
+
+
+def _subtract(spans: list[tuple], holes: list[tuple]) -> list[tuple]:
+    out = []
+    holes = sorted(holes)
+    for start, end in sorted(spans):
+        cursor = start
+        for h_start, h_end in holes:
+            if h_end <= cursor or h_start >= end:
+                continue
+            if h_start > cursor:
+                out.append((cursor, h_start))
+            cursor = max(cursor, h_end)
+        if cursor < end:
+            out.append((cursor, end))
+    return out
 
 
 def _sync_calendar_list(connection: CalendarConnection, listed: list[dict]) -> None:
@@ -232,92 +278,43 @@ def _sync_calendar_list(connection: CalendarConnection, listed: list[dict]) -> N
     connection.calendars.exclude(calendar_id__in=seen).delete()
 
 
-# --- writing bookings -------------------------------------------------------------------------
-
-WRITTEN = (Booking.Status.CONFIRMED,)
+# --- writing events: one link, one event ----------------------------------------------------
 
 
-def google_event_id(booking_id) -> str:
-    """A client-chosen event id (base32hex: 0-9a-v), so a retried insert whose reply was lost
-    answers 409 instead of creating a second event."""
-    return f"sk{booking_id.hex}"
+def _digest(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _event_body(booking: Booking) -> dict:
-    event_type = booking.event_type
-    title = event_type.title if event_type else "Appointment"
-    base = settings.PUBLIC_BASE_URL
-    lines = [
-        f"Booked with SchedKit by {booking.attendee_name}.",
-        f"Booking: {booking.pk}",
-        f"Manage: {base}/admin/bookings/booking/{booking.pk}/change/",
-    ]
-    if booking.notes:
-        lines += ["", booking.notes]
-    body = {
-        "summary": f"{title}: {booking.attendee_name}",
-        "description": "\n".join(lines),
-        "start": {"dateTime": booking.start_at.isoformat(), "timeZone": "UTC"},
-        "end": {"dateTime": booking.end_at.isoformat(), "timeZone": "UTC"},
-        "status": "confirmed",
-        "extendedProperties": {"private": {"schedkit_booking": str(booking.pk)}},
-    }
-    location = event_type.location if event_type else None
-    if location is not None:
-        body["location"] = location.name
-    if booking.attendee_email:
-        body["attendees"] = [{"email": booking.attendee_email, "displayName": booking.attendee_name}]
-    return body
-
-
-def _write_target(membership_id) -> tuple[CalendarConnection, ConnectedCalendar] | None:
-    connection = CalendarConnection.objects.filter(membership_id=membership_id, status=Status.ACTIVE).first()
-    if connection is None:
-        return None
-    calendar = connection.calendars.filter(write_target=True).first()
-    return (connection, calendar) if calendar is not None else None
-
-
-def booking_event_sync(*, booking_id) -> str:
-    """Make the host's calendar match the booking now: confirmed → the event exists with the
-    booking's time; anything else → no event. Safe to run any number of times."""
-    booking = Booking.objects.select_related("event_type__location", "person").filter(pk=booking_id).first()
-    if booking is None or booking.person_id is None:
-        return "skipped"
-    link = CalendarEventLink.objects.filter(booking_id=booking.pk).select_related("connection").first()
-    wanted = booking.status in WRITTEN
-    if link is None:
-        if not wanted:
-            return "skipped"
-        target = _write_target(booking.person.membership_id)
-        if target is None:
-            return "skipped"
-        connection, calendar = target
-        try:
-            with transaction.atomic():
-                link = CalendarEventLink.objects.create(
-                    org_id=booking.org_id,
-                    connection=connection,
-                    calendar_id=calendar.calendar_id,
-                    booking_id=booking.pk,
-                    google_event_id=google_event_id(booking.pk),
-                )
-        except IntegrityError:
-            link = CalendarEventLink.objects.get(connection=connection, booking_id=booking.pk)
+def _sync_link(link_pk, body: dict | None, *, what: str) -> str:
+    """Make one written event match: with `body` the event exists and carries it; with None
+    there is no event. Under the link's row lock, so two deliveries never write at once; an
+    unchanged body already written is not sent again. A failure is recorded on the link and
+    the connection (the connection page shows it) and raised after that commits, so the task
+    retries with backoff; it never reaches the write (booking, entry) that caused it."""
     with transaction.atomic():
-        link = CalendarEventLink.objects.select_for_update().select_related("connection").get(pk=link.pk)
+        link = CalendarEventLink.objects.select_for_update().select_related("connection").get(pk=link_pk)
         connection = link.connection
         if connection.status != Status.ACTIVE:
             return "skipped"
+        digest = _digest(body) if body is not None else ""
+        if body is not None and link.state == CalendarEventLink.State.SYNCED and link.body_hash == digest:
+            return link.state  # a redelivery of what Google already has
+        if body is None and link.state == CalendarEventLink.State.DELETED:
+            return link.state
         client = _client(connection)
+        failure = None
         try:
-            if wanted:
-                answer = _upsert(client, link, _event_body(booking))
+            if body is not None:
+                answer = _upsert(client, link, body)
                 link.etag, link.sequence = answer.get("etag", ""), answer.get("sequence", link.sequence)
                 link.state = CalendarEventLink.State.SYNCED
-            elif link.state != CalendarEventLink.State.DELETED:
+                link.start = datetime.fromisoformat(body["start"]["dateTime"])
+                link.end = datetime.fromisoformat(body["end"]["dateTime"])
+                link.body_hash = digest
+            else:
                 client.delete_event(calendar_id=link.calendar_id, event_id=link.google_event_id)
                 link.state = CalendarEventLink.State.DELETED
+                link.body_hash = ""
             link.last_error = ""
         except google.ReconsentNeeded as exc:
             connection_needs_reconsent(connection=connection, error=str(exc))
@@ -328,12 +325,15 @@ def booking_event_sync(*, booking_id) -> str:
             link.attempts += 1
             link.state = CalendarEventLink.State.FAILED
             link.last_error = str(exc)[:500]
-            link.save(update_fields=["attempts", "state", "last_error", "updated_at"])
-            _record_error(connection, f"Writing booking {booking.pk} failed: {exc}")
-            logger.warning("calendar write for booking %s failed: %s", booking.pk, exc)
+            if body is not None:  # the time it should have (the connection page names it)
+                link.start = datetime.fromisoformat(body["start"]["dateTime"])
+                link.end = datetime.fromisoformat(body["end"]["dateTime"])
+            link.save(update_fields=["attempts", "state", "last_error", "start", "end", "updated_at"])
+            _record_error(connection, f"Writing {what} failed: {exc}")
+            logger.warning("calendar write of %s failed: %s", what, exc)
             failure = exc
         else:
-            failure = None
+            link.attempts = 0
             link.save()
         finally:
             _save_refreshed(connection, client)
@@ -352,3 +352,223 @@ def _upsert(client: google.Calendar, link: CalendarEventLink, body: dict) -> dic
             raise
         # an earlier try did insert (its reply was lost) or the event was deleted: update it
         return client.patch_event(calendar_id=link.calendar_id, event_id=link.google_event_id, body=body)
+
+
+def _write_target(membership_id) -> tuple[CalendarConnection, ConnectedCalendar] | None:
+    connection = CalendarConnection.objects.filter(membership_id=membership_id, status=Status.ACTIVE).first()
+    if connection is None:
+        return None
+    calendar = connection.calendars.filter(write_target=True).first()
+    return (connection, calendar) if calendar is not None else None
+
+
+def _claim_link(*, connection, calendar_id: str, event_id: str, **ref) -> CalendarEventLink:
+    """The link of (connection, booking | entry instance), created pending on first sight;
+    the unique constraints make two concurrent first deliveries share one."""
+    try:
+        with transaction.atomic():
+            return CalendarEventLink.objects.create(
+                org_id=connection.org_id,
+                connection=connection,
+                calendar_id=calendar_id,
+                google_event_id=event_id,
+                **ref,
+            )
+    except IntegrityError:
+        key = {"booking_id": ref["booking_id"]} if "booking_id" in ref else {"entry_ref": ref["entry_ref"]}
+        return CalendarEventLink.objects.get(connection=connection, **key)
+
+
+# --- writing bookings -------------------------------------------------------------------------
+
+WRITTEN = (Booking.Status.CONFIRMED,)
+
+
+def google_event_id(booking_id) -> str:
+    """A client-chosen event id (base32hex: 0-9a-v), so a retried insert whose reply was lost
+    answers 409 instead of creating a second event."""
+    return f"sk{booking_id.hex}"
+
+
+def _event_body(booking: Booking) -> dict:
+    event_type = booking.event_type
+    title = event_type.title if event_type else "Appointment"
+    base = settings.PUBLIC_BASE_URL
+    lines = [f"Booked with SchedKit by {booking.attendee_name}.", f"Booking: {booking.pk}"]
+    links = booking_manage_urls(booking)  # the attendee's links, as their emails carry them
+    if links:
+        lines += [f"Reschedule: {links['reschedule_url']}", f"Cancel: {links['cancel_url']}"]
+    lines.append(f"Details: {base}/admin/bookings/booking/{booking.pk}/change/")
+    if booking.notes:
+        lines += ["", booking.notes]
+    body = {
+        "summary": f"{title}: {booking.attendee_name}",
+        "description": "\n".join(lines),
+        "start": {"dateTime": booking.start_at.isoformat(), "timeZone": "UTC"},
+        "end": {"dateTime": booking.end_at.isoformat(), "timeZone": "UTC"},
+        "status": "confirmed",
+        "extendedProperties": {"private": {"schedkit_booking": str(booking.pk)}},
+    }
+    location = event_type.location if event_type else None
+    if location is not None:
+        body["location"] = location.name
+    if booking.attendee_email:
+        body["attendees"] = [{"email": booking.attendee_email, "displayName": booking.attendee_name}]
+    return body
+
+
+def booking_event_sync(*, booking_id) -> str:
+    """Make the host's calendar match the booking now: confirmed → the event exists with the
+    booking's time; anything else → no event. Safe to run any number of times."""
+    booking = Booking.objects.select_related("event_type__location", "person").filter(pk=booking_id).first()
+    if booking is None or booking.person_id is None:
+        return "skipped"
+    link = CalendarEventLink.objects.filter(booking_id=booking.pk).first()
+    wanted = booking.status in WRITTEN
+    if link is None:
+        if not wanted:
+            return "skipped"
+        target = _write_target(booking.person.membership_id)
+        if target is None:
+            return "skipped"
+        connection, calendar = target
+        link = _claim_link(
+            connection=connection,
+            calendar_id=calendar.calendar_id,
+            event_id=google_event_id(booking.pk),
+            booking_id=booking.pk,
+        )
+    return _sync_link(link.pk, _event_body(booking) if wanted else None, what=f"booking {booking.pk}")
+
+
+# --- writing schedule entries -------------------------------------------------------------------
+
+
+def entry_event_id(instance_ref: str) -> str:
+    """A client-chosen event id per entry instance (base32hex), like a booking's."""
+    master_id, original = recurrence.parse_instance_id(instance_ref)
+    return f"se{master_id.hex}{original.strftime('%Y%m%d%H%M%S') if original else ''}"
+
+
+def entry_window() -> tuple[datetime, datetime]:
+    """Instances written ahead: the busy horizon (a series' later instances are added by the
+    periodic pass as they come into it); earlier ones are left as they are (history)."""
+    now = timezone.now()
+    return now - timedelta(days=1), now + timedelta(days=settings.GOOGLE_BUSY_HORIZON_DAYS)
+
+
+def _entry_body(entry: ScheduleEntry, instance) -> dict:
+    lines = ["Scheduled in SchedKit.", f"Entry: {instance.id}"]
+    if instance.notes:
+        lines += ["", instance.notes]
+    return {
+        "summary": instance.title or "Schedule entry",
+        "description": "\n".join(lines),
+        "start": {"dateTime": instance.start.isoformat(), "timeZone": entry.timezone},
+        "end": {"dateTime": instance.end.isoformat(), "timeZone": entry.timezone},
+        "status": "tentative" if instance.status == EntryStatus.TENTATIVE else "confirmed",
+        # an on-call shift puts its people on duty without occupying them: free in Google too
+        "transparency": "transparent" if entry.kind == EntryKind.ON_CALL else "opaque",
+        "visibility": "private" if entry.private else "default",
+        "extendedProperties": {"private": {"schedkit_entry": instance.id}},
+    }
+
+
+def _entry_targets(membership_ids) -> dict:
+    """membership id → (connection, write calendar) of active connections writing entries."""
+    connections = CalendarConnection.objects.filter(
+        membership_id__in=list(membership_ids), status=Status.ACTIVE, write_entries=True
+    ).prefetch_related("calendars")
+    out = {}
+    for connection in connections:
+        calendar = next((c for c in connection.calendars.all() if c.write_target), None)
+        if calendar is not None:
+            out[connection.membership_id] = (connection, calendar)
+    return out
+
+
+def entry_events_sync(*, entry_id) -> dict:
+    """Make the calendars of the entry's connected assignees match the entry now: one event
+    per instance in the window for each assignee whose connection writes entries; an instance
+    no longer theirs (unassigned, cancelled, deleted, moved out, writing turned off) loses
+    its event. Safe to run any number of times, in any order. Returns state → count."""
+    start, end = entry_window()
+    entry = ScheduleEntry.objects.filter(pk=entry_id).first()
+    wanted: dict = {}  # (connection id, instance id) → (connection, calendar, body)
+    if entry is not None:
+        overrides = list(entry.overrides.prefetch_related("assignees"))
+        instances = [i for i in recurrence.expand(entry, overrides, start, end) if i.status != EntryStatus.CANCELLED]
+        targets = _entry_targets({a.pk for i in instances for a in i.assignees})
+        for instance in instances:
+            for assignee in instance.assignees:
+                if assignee.pk in targets:
+                    connection, calendar = targets[assignee.pk]
+                    wanted[(connection.pk, instance.id)] = (connection, calendar, _entry_body(entry, instance))
+    existing = {
+        (link.connection_id, link.entry_ref): link for link in CalendarEventLink.objects.filter(entry_id=entry_id)
+    }
+    states: dict = {}
+    failures = []
+    what = f"schedule entry {entry.title!r}" if entry is not None else "a deleted schedule entry"
+
+    def sync(link, body):
+        try:
+            state = _sync_link(link.pk, body, what=what)
+        except (google.TransientGoogleError, google.GoogleRequestError) as exc:
+            failures.append(exc)
+            state = CalendarEventLink.State.FAILED
+        states[state] = states.get(state, 0) + 1
+
+    for key, (connection, calendar, body) in wanted.items():
+        link = existing.get(key) or _claim_link(
+            connection=connection,
+            calendar_id=calendar.calendar_id,
+            event_id=entry_event_id(key[1]),
+            entry_ref=key[1],
+            entry_id=entry_id,
+        )
+        sync(link, body)
+    for key, link in existing.items():
+        if key in wanted or link.state == CalendarEventLink.State.DELETED:
+            continue
+        if entry is not None and link.end is not None and link.end <= start:
+            continue  # an instance in the past stays in the calendar as it happened
+        sync(link, None)
+    if failures:
+        raise failures[0]  # every other instance is written; the task retries the rest
+    return states
+
+
+def connection_entries_sync(*, connection_id) -> int:
+    """The periodic (and on toggling `write_entries`) pass over one person's entries: every
+    entry they are assigned to in the window, and every entry this connection has events
+    for. Returns how many entries were reconciled; raises the first failure after all."""
+    connection = CalendarConnection.objects.filter(pk=connection_id).first()
+    if connection is None or connection.status != Status.ACTIVE:
+        return 0
+    start, end = entry_window()
+    member = connection.membership_id
+    assigned = (
+        ScheduleEntry.objects.filter(org_id=connection.org_id)
+        .overlapping(start, end)
+        .filter(Q(assignees=member) | Q(overrides__assignees=member))
+        .values_list("pk", flat=True)
+        if connection.write_entries
+        else []
+    )
+    linked = (
+        CalendarEventLink.objects.filter(connection=connection, entry_id__isnull=False)
+        .exclude(state=CalendarEventLink.State.DELETED)
+        .values_list("entry_id", flat=True)
+    )
+    ids = set(assigned) | set(linked)
+    failure = None
+    for entry_id in sorted(ids, key=str):
+        try:
+            entry_events_sync(entry_id=entry_id)
+        except (google.TransientGoogleError, google.GoogleRequestError) as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    CalendarConnection.objects.filter(pk=connection.pk).update(entries_synced_at=timezone.now())
+    return len(ids)

@@ -52,17 +52,61 @@ def write_booking(booking_id: str) -> str:
     return services.booking_event_sync(booking_id=booking_id)
 
 
+@shared_task(
+    name="calendars.write_entry",
+    autoretry_for=(TransientGoogleError, GoogleRequestError),
+    retry_backoff=10,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def write_entry(entry_id: str) -> dict:
+    return services.entry_events_sync(entry_id=entry_id)
+
+
+@shared_task(
+    name="calendars.sync_entries",
+    autoretry_for=(TransientGoogleError, GoogleRequestError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=5,
+)
+def sync_entries(connection_id: str) -> int:
+    return services.connection_entries_sync(connection_id=connection_id)
+
+
+@shared_task(name="calendars.entry_writes_due")
+def entry_writes_due(limit: int = 200) -> int:
+    """Every ten minutes: connections whose pass over the person's entries is due — never
+        done since the connection was made or `write_entries` changed (a no-op pass when it is
+    off and nothing was written), or older than GOOGLE_ENTRY_PASS_HOURS (so a series' later
+        instances are written as they come into the window)."""
+    stale = timezone.now() - timedelta(hours=settings.GOOGLE_ENTRY_PASS_HOURS)
+    ids = list(
+        CalendarConnection.objects.filter(status=CalendarConnection.Status.ACTIVE)
+        .filter(Q(entries_synced_at__isnull=True) | Q(write_entries=True, entries_synced_at__lt=stale))
+        .order_by("entries_synced_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    for connection_id in ids:
+        enqueue_now(sync_entries, str(connection_id))  # refused: still due, the next sweep
+    return len(ids)
+
+
 @shared_task(name="calendars.write_retry")
 def write_retry(limit: int = 200) -> int:
     """Every five minutes: writes that failed past their task's retries get another go."""
-    ids = list(
+    rows = list(
         CalendarEventLink.objects.filter(
             state__in=[CalendarEventLink.State.FAILED, CalendarEventLink.State.PENDING],
+            connection__status=CalendarConnection.Status.ACTIVE,  # a lost grant: nothing to retry until reconnected
             attempts__lt=MAX_WRITE_ATTEMPTS,
             updated_at__lt=timezone.now() - timedelta(minutes=5),
-        ).values_list("booking_id", flat=True)[:limit]
+        ).values_list("booking_id", "entry_id")[:limit]
     )
-    for booking_id in ids:
-        if booking_id:
-            enqueue_now(write_booking, str(booking_id))  # refused: the link stays pending for the next sweep
-    return len(ids)
+    bookings = {b for b, _e in rows if b}
+    entries = {e for _b, e in rows if e}
+    for booking_id in bookings:
+        enqueue_now(write_booking, str(booking_id))  # refused: the link stays pending for the next sweep
+    for entry_id in entries:
+        enqueue_now(write_entry, str(entry_id))
+    return len(bookings) + len(entries)

@@ -38,9 +38,12 @@ def connection_page(request):
             return redirect("calendars:connection")
     except Problem as problem:
         return _problem(request, problem)
+    failed_count, failed = selectors.failed_writes(connection=connection) if connection else (0, [])
     context = {
         "org": actor.org,
         "connection": connection,
+        "failed_count": failed_count,
+        "failed": failed,
         "calendars": list(connection.calendars.all()) if connection else [],
         "needs_reconsent": connection is not None and connection.status == CalendarConnection.Status.NEEDS_RECONSENT,
         "active": connection is not None and connection.status == CalendarConnection.Status.ACTIVE,

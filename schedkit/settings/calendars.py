@@ -13,3 +13,6 @@ GOOGLE_CALENDAR_API_ENDPOINT = env_str("GOOGLE_CALENDAR_API_ENDPOINT", "https://
 GOOGLE_BUSY_REFRESH_SECONDS = env_int("GOOGLE_BUSY_REFRESH_SECONDS", 300)
 GOOGLE_BUSY_HORIZON_DAYS = env_int("GOOGLE_BUSY_HORIZON_DAYS", 60)
 GOOGLE_HTTP_RETRIES = env_int("GOOGLE_HTTP_RETRIES", 3)  # in-request retries on 429/5xx (client backoff)
+# Assigned schedule entries (a per-connection setting) are written through the outbox on each
+# change; a full pass per person runs this often so a series' later instances get written.
+GOOGLE_ENTRY_PASS_HOURS = env_int("GOOGLE_ENTRY_PASS_HOURS", 6)

@@ -45,6 +45,7 @@ CELERY_BEAT_SCHEDULE = {
     "scheduling-slots-generate": {"task": "scheduling.slots_generate", "schedule": timedelta(hours=1)},
     "calendars-busy-refresh": {"task": "calendars.busy_refresh_due", "schedule": timedelta(minutes=1)},
     "calendars-write-retry": {"task": "calendars.write_retry", "schedule": timedelta(minutes=5)},
+    "calendars-entry-writes": {"task": "calendars.entry_writes_due", "schedule": timedelta(minutes=10)},
     "incidents-sla-scan": {"task": "incidents.sla_scan", "schedule": timedelta(minutes=1)},
     # The safety net behind each timer's own ETA task (a lost task, a killed worker).
     "dispatch-escalation-sweep": {"task": "dispatch.escalation_sweep", "schedule": timedelta(seconds=10)},

@@ -1,6 +1,7 @@
 """A local fake of Google at the HTTP boundary: the OAuth consent and token endpoints
 (authorization code with PKCE, refresh, revoke) and the slice of Calendar v3 SchedKit uses
-(calendarList.list, freebusy.query, events insert/patch/delete). The real
+(calendarList.list, freebusy.query — whose busy time includes the calendar's own opaque events,
+as Google's does — and events insert/patch/delete). The real
 google-api-python-client talks to it through `client_options={"api_endpoint": ...}` with its
 bundled discovery document, so nothing from the library is replaced.
 
@@ -193,7 +194,13 @@ class FakeGoogle:
         start, end = _at(query["timeMin"]), _at(query["timeMax"])
         calendars = {}
         for item in query.get("items", []):
-            spans = self.busy.get(item["id"], [])
+            # as Google: the calendar's busy time is its opaque, live events (those SchedKit
+            # wrote included) plus what a test put there directly
+            spans = self.busy.get(item["id"], []) + [
+                (_at(e["start"]["dateTime"]), _at(e["end"]["dateTime"]))
+                for e in self.live_events(item["id"])
+                if e.get("transparency") != "transparent"
+            ]
             calendars[item["id"]] = {
                 "busy": [{"start": _z(s), "end": _z(e)} for s, e in spans if s < end and e > start]
             }

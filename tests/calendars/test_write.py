@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from apps.bookings.models import Booking
 from apps.calendars import services
-from apps.calendars.models import CalendarConnection, CalendarEventLink
+from apps.calendars.models import BusyBlock, CalendarConnection, CalendarEventLink
 from apps.calendars.tasks import write_booking, write_retry
 from apps.events.models import Event
 from apps.events.tasks import dispatch_event
@@ -54,6 +54,9 @@ def test_confirm_inserts_reschedule_patches_cancel_deletes(org, host, google):
     assert event["attendees"] == [{"email": "ann@example.test", "displayName": "Ann"}]
     assert event["location"] == "Main" and booked["id"] in event["description"]
     assert "/admin/bookings/booking/" in event["description"]
+    # the attendee's manage links, the same ones their confirmation email carries
+    assert f"Cancel: {booked['cancel_url']}" in event["description"]
+    assert f"Reschedule: {booked['reschedule_url']}" in event["description"]
     assert datetime.fromisoformat(event["start"]["dateTime"]) == at(9)
     link = CalendarEventLink.objects.get(booking_id=booked["id"])
     assert link.state == "synced" and link.google_event_id == event["id"] and link.etag
@@ -126,3 +129,22 @@ def test_no_connection_no_write(org, host, google):
     booked = book(at(9))
     assert services.booking_event_sync(booking_id=booked["id"]) == "skipped"
     assert google.requests == []
+
+
+def test_a_booking_moved_over_its_old_time_does_not_clash_with_its_own_google_copy(org, host, google):
+    make_event_type(org, host, slug="long", title="Long call", duration_minutes=60)
+    connection = make_connection(host.membership, google=google)
+    body = {"start_time": at(9).isoformat(), "attendee_name": "Ann", "attendee_email": "ann@example.test"}
+    booked = APIClient().post("/v1/book/cal-writer/long", body, format="json", HTTP_IDEMPOTENCY_KEY="long")
+    assert booked.status_code == 201, booked.content
+    # the next busy refresh sees the booking's event (09:00–10:00) in Google's free/busy answer …
+    assert services.connection_sync(connection_id=connection.pk) == "active"
+    assert not BusyBlock.objects.filter(membership=host.membership).exists()  # … as our own, not foreign
+    token = booked.json()["cancel_url"].split("/")[-2]
+    # … so moving it half an hour later (overlapping its old time) is no clash with itself
+    moved = APIClient().post(
+        f"/v1/book/manage/{token}/reschedule", {"start_time": at(9, 30).isoformat()}, format="json"
+    )
+    assert moved.status_code == 200, moved.content
+    events = google.live_events(CAL)
+    assert len(events) == 1 and datetime.fromisoformat(events[0]["start"]["dateTime"]) == at(9, 30)

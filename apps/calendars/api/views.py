@@ -11,6 +11,7 @@ from apps.calendars.api.serializers import (
 )
 from apps.calendars.models import CalendarConnection
 from apps.calendars.tasks import sync_connection
+from apps.events.enqueue import enqueue_on_commit
 from apps.orgs.roles import ANY_MEMBER
 from schedkit.api.views import OrgScopedViewSet
 
@@ -41,5 +42,5 @@ class CalendarConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
     @action(detail=True, methods=["post"])
     def sync(self, request, *args, **kwargs):
         connection = self.get_object()
-        sync_connection.delay_on_commit(str(connection.pk))
+        enqueue_on_commit(sync_connection, str(connection.pk))  # refused: the minutely sweep syncs it
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
