@@ -79,6 +79,7 @@ def _strip(request, tz_name: str, slots_for, *, param: str = "date", keep: dict 
         "first_free": next((d for d in days if per_day.get(d)), None),
         "strip_param": param,
         "strip_query": (urlencode(keep) + "&") if keep else "",
+        "strip_keep": keep or {},
     }
 
 

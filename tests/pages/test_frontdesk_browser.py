@@ -105,6 +105,15 @@ def test_frontdesk_reschedules_to_a_free_time_of_the_event_type(org, make_member
             panel = page.locator("#reschedule-panel")
             panel.locator("h2", has_text="Reschedule ann").wait_for(timeout=5_000)
             assert "reschedule=" in page.url and "status=confirmed" in page.url  # filters kept
+            # Any date through the date field (a full page, the list's filters kept) ...
+            panel.locator("input[name=move_date]").fill((DAY + timedelta(days=1)).isoformat())
+            panel.locator("button", has_text="Show").click()
+            page.wait_for_url(f"**move_date={(DAY + timedelta(days=1)).isoformat()}**")
+            assert "status=confirmed" in page.url
+            panel = page.locator("#reschedule-panel")
+            # ... or a day of the strip (htmx, the panel alone).
+            panel.locator(".strip-nav[aria-label='Earlier days']").click()
+            panel.locator(f".strip-day[data-date='{DAY.isoformat()}']").wait_for(timeout=5_000)
             panel.locator(f".strip-day[data-date='{DAY.isoformat()}']").click()
             panel.locator(".day-heading", has_text=str(DAY.day)).wait_for(timeout=5_000)
             page.wait_for_function(
@@ -146,6 +155,11 @@ def test_frontdesk_is_for_schedulers_and_reschedules(org, make_member):
     body = page.content.decode()
     eleven = datetime.combine(DAY, time(11), tzinfo=BERLIN)
     assert f'value="{eleven.astimezone(UTC).isoformat()}"' in body and "Move booking" in body
+    # A date further out than the strip: the "go to date" field asks for it the same way.
+    far = DAY + timedelta(days=30)
+    jumped = scheduler.get(f"{url}&move_date={far.isoformat()}").content.decode()
+    assert f'name="move_date" value="{far.isoformat()}"' in jumped and f'data-date="{far.isoformat()}"' in jumped
+    assert f'name="reschedule" value="{booking.pk}"' in jumped
     # The htmx partial is the panel alone.
     partial = scheduler.get(
         f"{url}&move_date={DAY.isoformat()}", headers={"HX-Request": "true", "HX-Target": "reschedule-panel"}
