@@ -3,6 +3,7 @@ from the emailed links. One view serves the full page and its htmx slot-list par
 
 import zoneinfo
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -44,17 +45,18 @@ def _today(tz_name: str) -> date:
     return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date()
 
 
-def _day(request, tz_name: str) -> date | None:
+def _day(request, tz_name: str, param: str = "date") -> date | None:
     """The date asked for (?date=), or None: then the page opens on the first day with free times."""
-    return parse_day(request.GET.get("date"))  # bounded: out-of-range dates are None too
+    return parse_day(request.GET.get(param))  # bounded: out-of-range dates are None too
 
 
-def _strip(request, tz_name: str, slots_for) -> dict:
+def _strip(request, tz_name: str, slots_for, *, param: str = "date", keep: dict | None = None) -> dict:
     """The date strip (STRIP_DAYS from the asked day or today, one slot query for the range),
-    the chosen day (asked for, else the first day with free times) and that day's times."""
+    the chosen day (asked for, else the first day with free times) and that day's times.
+    `param` names the day in the URL; `keep` are the other query parameters its links carry."""
     tz = zoneinfo.ZoneInfo(tz_name)
     today = _today(tz_name)
-    asked = _day(request, tz_name)
+    asked = _day(request, tz_name, param)
     anchor = asked if asked and today <= asked else today
     if asked and asked > today + timedelta(days=STRIP_DAYS - 1):
         anchor = asked
@@ -75,7 +77,37 @@ def _strip(request, tz_name: str, slots_for) -> dict:
         "prev_day": max(today, anchor - timedelta(days=STRIP_DAYS)) if anchor > today else None,
         "next_day": anchor + timedelta(days=STRIP_DAYS),
         "first_free": next((d for d in days if per_day.get(d)), None),
+        "strip_param": param,
+        "strip_query": (urlencode(keep) + "&") if keep else "",
+        "strip_keep": keep or {},
     }
+
+
+def _reschedule_slots(booking):
+    """The free start times a booking can move to: its event type's host slots, not counting the
+    booking itself (the public reschedule page and the frontdesk ask the same question)."""
+
+    def slots_for(day, tz_name, end_day):
+        return selectors.host_slots(
+            event_type=booking.event_type,
+            person=booking.person,
+            day=day,
+            end_day=end_day,
+            tz_name=tz_name,
+            exclude_pk=booking.pk,
+        )
+
+    return slots_for
+
+
+def _picked_start(value: str) -> datetime:
+    """A start time picked from a slot list (ISO 8601 with its offset); ValueError if absent."""
+    start = datetime.fromisoformat(value)
+    if start.tzinfo is None:
+        raise Problem(400, "VALIDATION_ERROR", "Invalid input", "start_time needs a UTC offset.")
+    if moment_problem(start):
+        raise Problem(400, "VALIDATION_ERROR", "Invalid input", f"start_time: {moment_problem(start)}")
+    return start
 
 
 def _host(event_type) -> dict:
@@ -223,11 +255,7 @@ def manage_page(request, token, operation):
                     actor_or_none=None, booking=booking, reason=request.POST.get("reason", "")[:500]
                 )
             else:
-                start = datetime.fromisoformat(request.POST.get("start_time", ""))
-                if start.tzinfo is None:
-                    raise Problem(400, "VALIDATION_ERROR", "Invalid input", "start_time needs a UTC offset.")
-                if moment_problem(start):
-                    raise Problem(400, "VALIDATION_ERROR", "Invalid input", f"start_time: {moment_problem(start)}")
+                start = _picked_start(request.POST.get("start_time", ""))
                 booking = services.booking_reschedule(actor_or_none=None, booking=booking, new_start=start)
             context.update(booking=booking, done=True)
         except ValueError:
@@ -235,18 +263,7 @@ def manage_page(request, token, operation):
         except Problem as problem:
             context["error"], status = problem.detail, problem.status_code
     if operation == "reschedule" and booking.event_type_id and booking.status in ("pending", "confirmed"):
-
-        def slots_for(day, tz_name, end_day):
-            return selectors.host_slots(
-                event_type=booking.event_type,
-                person=booking.person,
-                day=day,
-                end_day=end_day,
-                tz_name=tz_name,
-                exclude_pk=booking.pk,
-            )
-
-        context.update(_strip(request, tz_name, slots_for))
+        context.update(_strip(request, tz_name, _reschedule_slots(booking)))
     return _with_retry_after(render(request, "bookings/manage.html", context, status=status), wait)
 
 
@@ -280,7 +297,7 @@ def frontdesk(request):
     except Problem as problem:
         return render(request, "incidents/problem.html", {"problem": problem}, status=problem.status_code)
     tz = display.staff_zone(user=request.user, org=actor.org)
-    message, error, status = "", "", 200
+    message, error, status, moved = "", "", 200, False
     if request.method == "POST":
         try:
             booking = selectors.access_booking(actor, request.POST.get("booking_id", ""))
@@ -290,14 +307,14 @@ def frontdesk(request):
                 )
                 message = f"Cancelled the booking of {booking.attendee_name}."
             elif request.POST.get("action") == "reschedule":
-                local = datetime.fromisoformat(request.POST.get("new_start", ""))
-                new_start = local.replace(tzinfo=tz) if local.tzinfo is None else local
+                new_start = _picked_start(request.POST.get("start_time", ""))
                 services.booking_reschedule(actor_or_none=actor, booking=booking, new_start=new_start)
                 message = f"Moved the booking of {booking.attendee_name} to {display.format_when(new_start, tz)}."
+                moved = True
             else:
                 raise Problem(400, "VALIDATION_ERROR", "Invalid input", "Unknown action.")
         except ValueError:
-            error, status = "Give the new start as a date and time.", 400
+            error, status = "Pick one of the free times.", 400
         except (Problem, Http404) as problem:
             error = str(getattr(problem, "detail", "") or "Booking not found.")
             status = getattr(problem, "status_code", 404)
@@ -306,6 +323,12 @@ def frontdesk(request):
         bookings = list(selectors.booking_list(actor=actor, filters=filters).order_by("start_at")[:FRONTDESK_LIMIT])
     except (ValueError, DjangoValidationError):
         bookings, error = [], error or "Check the filters."
+    rescheduling = None if moved else _frontdesk_rescheduling(request, actor, tz)
+    if rescheduling and rescheduling.get("error"):
+        error, status = error or rescheduling["error"], 404 if status == 200 else status
+    if request.htmx and request.htmx.target == "reschedule-panel":
+        partial = {"org": actor.org, "tz": tz, "keep": urlencode(_kept(request)), **(rescheduling or {})}
+        return render(request, "bookings/partials/reschedule.html", partial, status=status)
     event_types = selectors.frontdesk_event_types(actor=actor)
     people = {et.person_id: et.person for et in event_types if et.person_id}
     context = {
@@ -320,8 +343,40 @@ def frontdesk(request):
         "base_url": settings.PUBLIC_BASE_URL,
         "message": message,
         "error": error,
+        "rescheduling": bool(rescheduling and rescheduling.get("booking")),
+        **{k: v for k, v in (rescheduling or {}).items() if k != "error"},
+        "keep": urlencode(_kept(request)),
     }
     return render(request, "bookings/frontdesk.html", context, status=status)
+
+
+FRONTDESK_FILTERS = ("date", "person_id", "status", "email")
+
+
+def _kept(request) -> dict:
+    """The org and the list's filters: what the frontdesk's own links carry along."""
+    return {k: v for k, v in request.GET.items() if k in ("org", *FRONTDESK_FILTERS)}
+
+
+def _frontdesk_rescheduling(request, actor, tz) -> dict | None:
+    """?reschedule=<booking id>: the booking and its free times (a date strip over ?move_date=),
+    from the same slot query as the public reschedule page, in the staff zone."""
+    booking_id = request.GET.get("reschedule", "")
+    if not booking_id:
+        return None
+    try:
+        booking = selectors.access_booking(actor, booking_id[:64])
+    except Http404:
+        return {"error": "Booking not found."}
+    context = {"booking": booking, "tz_name": tz.key}
+    if not booking.event_type_id:
+        context["unavailable"] = "A slot booking moves to another slot, not to a free time."
+    elif booking.current_status not in ("pending", "confirmed"):
+        context["unavailable"] = f"This booking is {display.label(booking.current_status).lower()}."
+    else:
+        keep = {**_kept(request), "reschedule": str(booking.pk)}
+        context.update(_strip(request, tz.key, _reschedule_slots(booking), param="move_date", keep=keep))
+    return context
 
 
 def without_trailing_slash(request, path):

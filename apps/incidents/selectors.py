@@ -28,6 +28,17 @@ def incident_list(*, fetched_by, filters=None) -> QuerySet[Incident]:
     return queryset
 
 
+def recent_places(*, fetched_by, limit: int = 50) -> list[tuple[float, float]]:
+    """Where the org's latest located incidents were (lat, lng): what a new pin's map frames."""
+    rows = (
+        Incident.objects.for_actor(fetched_by, "list")
+        .filter(lat__isnull=False, lng__isnull=False)
+        .order_by("-created_at")
+        .values_list("lat", "lng")[:limit]
+    )
+    return list(rows)
+
+
 def attach_assignee_rows(incidents: list[Incident]) -> list[Incident]:
     """The assignees of a page of incidents in one query of plain rows (no Membership or
     User instances: on a list page those were half of the time, bench/README.md), as the

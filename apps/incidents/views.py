@@ -10,11 +10,12 @@ from django.utils import timezone as dj_timezone
 from django.views.decorators.http import require_GET, require_POST
 
 import schedkit.display as display
-from apps.incidents import clock, selectors, services
+from apps.incidents import clock, panels, selectors, services
 from apps.incidents.models import Incident, Priority, SlaStatus, Status, manages_incidents
 from apps.orgs.models import Membership
 from apps.orgs.tenancy import resolve_actor
 from schedkit.api.problems import Problem
+from schedkit.maps import base_map_config
 
 BOARD_PAGE = 200  # rows per "show more"
 BOARD_MAX = 2000
@@ -86,6 +87,28 @@ def _board_rows(request) -> dict:
     }
 
 
+PIN_STYLES = ["vendor/leaflet/leaflet.css"]
+PIN_SCRIPTS = ["vendor/leaflet/leaflet.js", "js/basemap.js", "incidents/pin.js"]
+
+
+def _pin_config(actor) -> dict:
+    """The new-incident form's pin map (static/incidents/pin.js): the shared base map, framed on
+    where the org's recent incidents were (the world when there are none)."""
+    places = selectors.recent_places(fetched_by=actor)
+    bounds = None
+    if places:
+        lats, lngs = [p[0] for p in places], [p[1] for p in places]
+        bounds = [[min(lats), min(lngs)], [max(lats), max(lngs)]]
+    return {**base_map_config(), "bounds": bounds}
+
+
+def _with_new_incident(context: dict) -> dict:
+    """A full board / war room page: the new-incident form's pin map and its assets."""
+    if context["can_manage"]:
+        context.update(pin_config=_pin_config(context["actor"]), page_styles=PIN_STYLES, page_scripts=PIN_SCRIPTS)
+    return context
+
+
 def _context(request, **extra):
     actor = request.actor
     return {
@@ -108,7 +131,7 @@ def board(request):
     context = _context(request, **_board_rows(request))
     if request.htmx and request.htmx.target == "incident-rows":
         return render(request, "incidents/partials/board_rows.html", context)
-    return render(request, "incidents/board.html", context)
+    return render(request, "incidents/board.html", _with_new_incident(context))
 
 
 class NewIncidentForm(forms.Form):
@@ -152,16 +175,20 @@ def create(request):
         else:
             return redirect(f"{reverse('incidents:board')}?org={actor.org.slug}&created={incident.pk}")
     context = _context(request, **_board_rows(request), new_form=form, new_open=True)
-    return render(request, "incidents/board.html", context, status=400)
+    return render(request, "incidents/board.html", _with_new_incident(context), status=400)
 
 
 @require_GET
 @page_view
 def war_room(request):
-    """Board plus the org's live event feed."""
+    """Board plus the org's live event feed and the panels other apps add (the live map)."""
     context = _context(request, **_board_rows(request), war_room=True)
     if request.htmx and request.htmx.target == "incident-rows":
         return render(request, "incidents/partials/board_rows.html", context)
+    _with_new_incident(context)
+    context["panels"] = panels.war_room_panels(request, request.actor)
+    context["page_styles"] = panels.assets(context.get("page_styles", ()), *(p["styles"] for p in context["panels"]))
+    context["page_scripts"] = panels.assets(context.get("page_scripts", ()), *(p["scripts"] for p in context["panels"]))
     return render(request, "incidents/war_room.html", context)
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+import schedkit.display as display
 from apps.orgs.models import Membership, Team
 from apps.orgs.roles import SCHEDULERS
 from apps.orgs.tenancy import resolve_actor
@@ -29,7 +30,9 @@ def calendar(request):
         "teams": list(Team.objects.for_actor(actor).order_by("name")),
         "initial_date": request.GET.get("date", "")[:10],
         "initial_view": request.GET.get("view", "timeGridWeek")[:30],
-        "org_timezone": actor.org.timezone,
+        # The grid shows and creates times in this zone (the org's, or the user's if set),
+        # whatever the browser's zone: static/schedule/calendar.js converts.
+        "org_timezone": display.staff_zone(user=request.user, org=actor.org).key,
         "hours": request.GET.get("hours", "")[:11],
         "weekdays": [
             ("MO", "Mon"),

@@ -2,8 +2,8 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.templatetags.static import static
 
+import schedkit.display as display
 from apps.incidents import clock
 from apps.incidents import selectors as incident_selectors
 from apps.orgs.roles import SCHEDULERS
@@ -11,6 +11,7 @@ from apps.orgs.tenancy import resolve_actor
 from apps.signals import conf, selectors
 from apps.signals.models import Signal
 from schedkit.api.problems import Problem
+from schedkit.maps import base_map_config
 
 RECENT_ALERTS = 20
 RECENT_INCIDENTS = 500
@@ -32,6 +33,13 @@ def live_map(request):
         return _problem_page(
             request, Problem(403, "PERMISSION_DENIED", "Dispatchers only", "The live map is for schedulers and above.")
         )
+    context = {"org": actor.org, **live_map_context(actor, zone=display.staff_zone(user=request.user, org=actor.org))}
+    return render(request, "signals/map.html", context)
+
+
+def live_map_context(actor, *, zone, own_socket: bool = True) -> dict:
+    """What templates/signals/partials/live_map.html draws: beacons, recent alerts, the active
+    incidents with a location, and the base map config (the map page and the war room)."""
     beacons = list(selectors.active_beacons(fetched_by=actor)[:500])
     positions = selectors.live_positions(beacons)
     markers = []
@@ -76,10 +84,22 @@ def live_map(request):
     ]
     config = {
         "org": actor.org.slug,
-        "baseLayer": static("vendor/natural-earth/countries-110m.geojson"),
-        "tileUrl": conf.get("SIGNALS_MAP_TILE_URL"),
-        "tileAttribution": conf.get("SIGNALS_MAP_TILE_ATTRIBUTION"),
+        **base_map_config(),
         "staleAfterSeconds": conf.beacon_timeout(),
+        "timezone": getattr(zone, "key", "UTC"),
+        "ownSocket": own_socket,  # False: the page's socket (the war room's board.js) forwards events
     }
-    context = {"org": actor.org, "markers": markers, "alerts": alerts, "incidents": incidents, "map_config": config}
-    return render(request, "signals/map.html", context)
+    return {"markers": markers, "alerts": alerts, "incidents": incidents, "map_config": config}
+
+
+def war_room_map(request, actor) -> dict | None:
+    """The war room's map panel (registered with apps.incidents.panels): dispatchers only."""
+    if actor.role not in SCHEDULERS:
+        return None
+    zone = display.staff_zone(user=request.user, org=actor.org)
+    return {
+        "template": "signals/partials/war_room_map.html",
+        "context": {**live_map_context(actor, zone=zone, own_socket=False), "compact": True},
+        "styles": ["vendor/leaflet/leaflet.css", "signals/map.css"],
+        "scripts": ["vendor/leaflet/leaflet.js", "js/basemap.js", "signals/map.js"],
+    }

@@ -31,12 +31,23 @@
     if (empty) empty.remove();
     const li = document.createElement("li");
     li.innerHTML = "<time></time> <strong></strong> <span></span>";
-    li.querySelector("time").textContent = new Date(event.ts || Date.now()).toLocaleTimeString();
+    li.querySelector("time").textContent = new Date(event.ts || Date.now()).toLocaleTimeString([], {
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: page.dataset.timezone || undefined,
+    });
     li.querySelector("strong").textContent = event.type;
-    const data = event.data || {};
-    li.querySelector("span").textContent = data.title ? `${data.title} (${data.status || ""}, ${data.priority || ""})` : JSON.stringify(data);
+    li.querySelector("span").textContent = summary(event.data || {});
     feed.prepend(li);
     while (feed.children.length > 100) feed.lastChild.remove();
+  }
+
+  // One readable line per event: an incident's title and state, a signal's sender and place.
+  function summary(data) {
+    if (data.title && data.status) return `${data.title} (${String(data.status).replace("_", " ")}, ${data.priority || ""})`;
+    const who = (data.sender && data.sender.name) || data.name || "";
+    const where = data.lat != null && data.lng != null ? `${Number(data.lat).toFixed(4)}, ${Number(data.lng).toFixed(4)}` : "";
+    const text = data.title || data.text || "";
+    const line = [who, text, where].filter(Boolean).join(" · ");
+    return line || (data.id ? `#${String(data.id).slice(0, 8)}` : "");
   }
 
   function connect() {
@@ -49,6 +60,8 @@
     ws.onmessage = function (msg) {
       const event = JSON.parse(msg.data);
       if (event.type === "connected" || event.type === "pong") return;
+      // Other panels of the page (the war room's live map) listen on this one socket.
+      document.dispatchEvent(new CustomEvent("schedkit:org-event", { detail: event }));
       renderFeed(event);
       if (String(event.type).startsWith("incident.")) {
         const detailId = page.dataset.incident;

@@ -1,9 +1,34 @@
 // Schedule calendar: FullCalendar (vendored) over /v1/schedule-entries, drag/drop + resize to
 // reschedule (asking single/future/all for recurring entries), live over /ws/orgs/<slug>/.
+// Times are the org's (data-timezone), whatever the browser's zone: FullCalendar runs in UTC
+// and is fed "wall dates" (the org's local time written as UTC); toWall/fromWall convert.
 (function () {
   "use strict";
   const root = document.getElementById("schedule-page");
   if (!root) return;
+  const zone = root.dataset.timezone || "UTC";
+  const wallFormat = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  // An instant → the org's wall-clock time of it, as a Date whose UTC fields read that time.
+  function toWall(instant) {
+    const p = {};
+    wallFormat.formatToParts(instant).forEach((part) => { p[part.type] = part.value; });
+    return new Date(Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second, instant.getUTCMilliseconds()));
+  }
+  // A wall date (the org's local time written as UTC) → the instant (a gap time moves forward).
+  function fromWall(wall) {
+    let guess = wall.getTime();
+    for (let i = 0; i < 3; i++) {
+      const offset = toWall(new Date(guess)).getTime() - guess;
+      const next = wall.getTime() - offset;
+      if (next === guess) break;
+      guess = next;
+    }
+    return new Date(guess);
+  }
+  const iso = (wall) => fromWall(wall).toISOString();
   const org = root.dataset.org;
   const csrf = root.dataset.csrf;
   const editable = root.dataset.editable === "true";
@@ -19,7 +44,7 @@
   }
 
   function query(info) {
-    const params = new URLSearchParams({ start: info.start.toISOString(), end: info.end.toISOString() });
+    const params = new URLSearchParams({ start: iso(info.start), end: iso(info.end) });
     if (assigneeSelect && assigneeSelect.value) params.set("assignee", assigneeSelect.value);
     if (teamSelect && teamSelect.value) params.set("team", teamSelect.value);
     return params;
@@ -38,8 +63,8 @@
       success(body.results.map((item) => ({
         id: item.id,
         title: item.title + (item.assignees.length ? ` · ${item.assignees.map((a) => a.name).join(", ")}` : ""),
-        start: item.start,
-        end: item.end,
+        start: toWall(new Date(item.start)),
+        end: toWall(new Date(item.end)),
         classNames: [item.is_recurring ? "recurring" : "single", `status-${item.status}`],
         extendedProps: item,
       })));
@@ -65,12 +90,12 @@
       scope = await askScope();
       if (scope === "cancel") { info.revert(); return; }
     }
-    const body = { start: info.event.start.toISOString(), end: (info.event.end || info.event.start).toISOString() };
+    const body = { start: iso(info.event.start), end: iso(info.event.end || info.event.start) };
     if (item.is_recurring) body.scope = scope;
     let response = await patch(info.event.id, body);
     if (response.status === 409) {
       const problem = await response.json();
-      const clashes = (problem.conflicts || []).map((c) => `${c.title || c.kind} ${c.start}`).join("\n");
+      const clashes = (problem.conflicts || []).map((c) => `${c.title || c.kind} ${fmtInstant(c.start)}`).join("\n");
       if (window.confirm(`Double-booking:\n${clashes}\nSave anyway?`)) {
         response = await patch(info.event.id, { ...body, force: true });
       } else { info.revert(); return; }
@@ -95,12 +120,12 @@
     const toggle = document.getElementById("show-bookings");
     if (toggle && !toggle.checked) { success([]); return; }
     try {
-      const params = new URLSearchParams({ start: info.start.toISOString(), end: info.end.toISOString(), org: org });
+      const params = new URLSearchParams({ start: iso(info.start), end: iso(info.end), org: org });
       const response = await fetch(`/schedule/bookings.json?${params}`, { headers: headers(), credentials: "same-origin" });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const body = await response.json();
       success(body.results.map((b) => ({
-        id: `booking-${b.id}`, title: b.title, start: b.start, end: b.end, editable: false,
+        id: `booking-${b.id}`, title: b.title, start: toWall(new Date(b.start)), end: toWall(new Date(b.end)), editable: false,
         classNames: ["booking", `booking-${b.status}`], extendedProps: { booking: b },
       })));
     } catch (error) { failure(error); }
@@ -121,6 +146,12 @@
   let editing = null;  // {range: {start, end}} for a new entry, {event} for an existing one
   const DAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
   const hhmm = { hour: "2-digit", minute: "2-digit", hour12: false };
+  const wallTime = { ...hhmm, timeZone: "UTC" };  // a wall date's fields are its UTC fields
+  function fmtInstant(value) {
+    const d = new Date(value);
+    if (Number.isNaN(d.getTime())) return String(value || "");
+    return d.toLocaleString(undefined, { ...hhmm, timeZone: zone, weekday: "short", day: "numeric", month: "short" });
+  }
 
   function buildRrule() {
     if (!repeatOn.checked) return "";
@@ -143,7 +174,7 @@
   entryForm.addEventListener("change", showRrule);
 
   function fmtRange(start, end) {
-    return `${start.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" })} ${start.toLocaleTimeString([], hhmm)}–${end.toLocaleTimeString([], hhmm)}`;
+    return `${start.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" })} ${start.toLocaleTimeString([], wallTime)}–${end.toLocaleTimeString([], wallTime)} (${zone})`;
   }
 
   function openEntry(mode) {
@@ -161,7 +192,7 @@
     Array.from(document.getElementById("entry-assignees").options).forEach((o) => { o.selected = chosen.has(o.value); });
     document.getElementById("entry-repeat").hidden = !!item;
     if (!item) {
-      const box = entryForm.querySelector(`input[name=byday][value=${DAYS[start.getDay()]}]`);
+      const box = entryForm.querySelector(`input[name=byday][value=${DAYS[start.getUTCDay()]}]`);
       if (box) box.checked = true;
     }
     deleteButton.hidden = !item;
@@ -174,7 +205,7 @@
     const response = await fetch(url, { method, headers: headers(), credentials: "same-origin", body: body ? JSON.stringify(body) : undefined });
     if (response.status === 409 && body) {
       const problem = await response.json();
-      const clashes = (problem.conflicts || []).map((c) => `${c.title || c.kind} ${c.start}`).join("\n");
+      const clashes = (problem.conflicts || []).map((c) => `${c.title || c.kind} ${fmtInstant(c.start)}`).join("\n");
       if (window.confirm(`Double-booking:\n${clashes}\nSave anyway?`)) return send(method, url, { ...body, force: true });
     }
     return response;
@@ -195,9 +226,9 @@
       if (item.is_recurring) { scope = await askScope(); if (scope === "cancel") return; body.scope = scope; }
       response = await send("PATCH", `/v1/schedule-entries/${encodeURIComponent(editing.event.id)}`, body);
     } else {
-      body.start = editing.range.start.toISOString();
-      body.end = editing.range.end.toISOString();
-      body.timezone = root.dataset.timezone || "UTC";
+      body.start = iso(editing.range.start);
+      body.end = iso(editing.range.end);
+      body.timezone = zone;
       const rrule = buildRrule();
       if (rrule) body.rrule = rrule;
       response = await send("POST", "/v1/schedule-entries", body);
@@ -241,6 +272,8 @@
 
   const calendar = new FullCalendar.Calendar(document.getElementById("calendar"), {
     ...hours(),
+    timeZone: "UTC",  // with wall dates: the grid reads the org's time (see toWall)
+    now: () => toWall(new Date()),
     scrollTime: "07:00:00",
     eventTimeFormat: hhmm,
     slotLabelFormat: hhmm,
@@ -285,17 +318,17 @@
   function renderPeople(info) {
     if (peopleView.hidden) return;
     const days = [];
-    for (let d = new Date(info.start); d < info.end && days.length < 42; d.setDate(d.getDate() + 1)) days.push(new Date(d));
+    for (let d = new Date(info.start); d < info.end && days.length < 42; d.setUTCDate(d.getUTCDate() + 1)) days.push(new Date(d));
     const head = document.getElementById("people-head");
-    head.innerHTML = "<th>Person</th>" + days.map((d) => `<th>${d.toLocaleDateString(undefined, { weekday: "short", day: "numeric" })}</th>`).join("");
+    head.innerHTML = "<th>Person</th>" + days.map((d) => `<th>${d.toLocaleDateString(undefined, { weekday: "short", day: "numeric", timeZone: "UTC" })}</th>`).join("");
     document.querySelectorAll("#people-body tr").forEach((row) => {
       const member = row.dataset.member;
       const name = row.querySelector("th").outerHTML;
       const cells = days.map((day) => {
-        const next = new Date(day); next.setDate(next.getDate() + 1);
+        const next = new Date(day); next.setUTCDate(next.getUTCDate() + 1);
         const mine = lastItems.filter((i) => i.assignees.some((a) => a.membership_id === member)
-          && new Date(i.start) < next && new Date(i.end) > day);
-        return `<td>${mine.map((i) => `<span class="slot" title="${escapeHtml(i.title)}">${new Date(i.start).toLocaleTimeString([], hhmm)} ${escapeHtml(i.title)}</span>`).join("")}</td>`;
+          && toWall(new Date(i.start)) < next && toWall(new Date(i.end)) > day);
+        return `<td>${mine.map((i) => `<span class="slot" title="${escapeHtml(i.title)}">${new Date(i.start).toLocaleTimeString([], { ...hhmm, timeZone: zone })} ${escapeHtml(i.title)}</span>`).join("")}</td>`;
       });
       row.innerHTML = name + cells.join("");
     });

@@ -1,5 +1,6 @@
-// Live map of beacons and alerts: Leaflet (vendored) + the org websocket. No tiles when
-// SIGNALS_MAP_TILE_URL is empty: a plain grid background, the markers and the lists.
+// Live map of beacons, incidents and alerts over the base map of static/js/basemap.js,
+// kept live by the org websocket: its own (the map page) or, with config.ownSocket false, the
+// page's (the war room's board.js forwards every event as a "schedkit:org-event").
 (function () {
   "use strict";
   const el = document.getElementById("signals-map");
@@ -10,25 +11,13 @@
   const beaconList = document.getElementById("beacon-list");
   const alertList = document.getElementById("alert-list");
   const count = document.getElementById("beacon-count");
-  const hasLeaflet = typeof window.L !== "undefined";
+  const zone = config.timezone || undefined;
+  const clockTime = (ts) => new Date(ts || Date.now()).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: zone });
   const beacons = new Map(); // beacon_id -> {marker, li}
   let map = null;
   let fitted = false;
 
-  if (hasLeaflet) {
-    map = L.map(el, { worldCopyJump: true, attributionControl: Boolean(config.tileUrl) }).setView([20, 0], 2);
-    if (config.tileUrl) {
-      L.tileLayer(config.tileUrl, { maxZoom: 19, attribution: config.tileAttribution || "" }).addTo(map);
-    } else if (config.baseLayer) {
-      // Offline base layer: Natural Earth country borders and coastlines (vendored GeoJSON).
-      fetch(config.baseLayer).then((r) => r.json()).then((geo) => {
-        const layer = L.geoJSON(geo, { style: { color: "#8a99ad", weight: 1, fillColor: "#eef2e6", fillOpacity: 1 }, interactive: false });
-        layer.addTo(map);
-        layer.bringToBack();
-        el.classList.add("base-layer-ready");
-      }).catch(() => { /* the grid stays */ });
-    }
-  }
+  if (window.SchedKitMap) map = window.SchedKitMap.create(el, config);
   const PRIORITY_COLOURS = { urgent: "#b42318", high: "#dc6803", normal: "#1f4f8a", low: "#667085" };
   const incidents = new Map(); // incident id -> marker
   const incidentList = document.getElementById("incident-list");
@@ -60,7 +49,7 @@
     where.textContent = ` ${Number(b.lat).toFixed(5)}, ${Number(b.lng).toFixed(5)} `;
     const when = document.createElement("time");
     when.dateTime = b.ts || "";
-    when.textContent = new Date(b.ts || Date.now()).toLocaleTimeString();
+    when.textContent = clockTime(b.ts);
     li.append(name, where, when);
     li.classList.toggle("stale", Boolean(b.stale));
   }
@@ -105,7 +94,7 @@
     const title = document.createElement("strong");
     title.textContent = a.title || a.text || "Alert";
     const when = document.createElement("time");
-    when.textContent = " " + new Date(a.ts || Date.now()).toLocaleTimeString();
+    when.textContent = " " + clockTime(a.ts);
     li.append(title, when);
     if (prepend) alertList.prepend(li); else alertList.append(li);
     if (map && a.lat != null && a.lng != null) {
@@ -202,7 +191,11 @@
       setTimeout(connect, delay); delay = Math.min(delay * 2, 15000);
     };
   }
-  connect();
+  if (config.ownSocket === false) {
+    document.addEventListener("schedkit:org-event", (e) => onEvent(e.detail || {}));
+  } else {
+    connect();
+  }
 
   // Beacons silent past the timeout fade out until the sweep removes them.
   setInterval(() => {

@@ -70,9 +70,10 @@ def test_create_a_weekly_entry_then_delete_this_and_following(org, make_member, 
             page.wait_for_selector("#entry-dialog", state="hidden")
             entry = off_loop(lambda: ScheduleEntry.objects.get(title="Night patrol"))
             assert set(entry.rrule.split(";")) == {"FREQ=WEEKLY", "BYDAY=MO,WE", "COUNT=6"}
+            # The grid is in the org's zone (Europe/Berlin, UTC+1 in March), not the browser's (UTC).
             assert (entry.start, entry.end) == (
-                datetime(2026, 3, 2, 18, tzinfo=UTC),
-                datetime(2026, 3, 2, 19, 30, tzinfo=UTC),
+                datetime(2026, 3, 2, 17, tzinfo=UTC),
+                datetime(2026, 3, 2, 18, 30, tzinfo=UTC),
             )
             page.locator(".fc-event", has_text="Night patrol").first.wait_for(timeout=10_000)
             if view == "timeGridWeek":
@@ -92,7 +93,7 @@ def test_create_a_weekly_entry_then_delete_this_and_following(org, make_member, 
                 lambda: api.get("/v1/schedule-entries?start=2026-03-01T00:00:00Z&end=2026-04-01T00:00:00Z").json()
             )
             starts = sorted(i["start"] for i in listed["results"] if i["title"] == "Night patrol")
-            assert starts == ["2026-03-02T18:00:00Z", "2026-03-04T18:00:00Z"], starts
+            assert starts == ["2026-03-02T17:00:00Z", "2026-03-04T17:00:00Z"], starts
             assert not errors, errors
         finally:
             browser.close()
