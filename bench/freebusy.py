@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB_NAME = "schedkit_bench_freebusy"
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "schedkit_bench") + "_freebusy"
 os.environ.update(
     DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
     REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
@@ -129,6 +129,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     org, week_start, _ = _seed()
+    with connection.cursor() as cursor:  # the statistics autovacuum gives a live database
+        cursor.execute("ANALYZE")
     end = week_start + __import__("datetime").timedelta(days=7)
     org = Org.objects.get(pk=org.pk)
     people = list(Person.objects.filter(org=org).select_related("location", "org", "membership"))
