@@ -16,12 +16,13 @@ entry masters with their assignees and overrides, and one query per registered s
 import zoneinfo
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from operator import attrgetter
 from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import Exists, FloatField, OuterRef, Q
+from django.db.models import Exists, FloatField, OuterRef, Q, TextField
 from django.db.models.functions import Cast, Extract
 
 from apps.scheduling import recurrence
@@ -36,8 +37,8 @@ from apps.scheduling.models import (
     Status,
 )
 
-UTC = zoneinfo.ZoneInfo("UTC")
 ZERO = timedelta(0)
+_BY_START = attrgetter("start", "ref")  # the order of every interval list (a C key: no lambda call)
 
 BusySource = Callable[..., dict]
 _SOURCES: dict[str, BusySource] = {}
@@ -164,7 +165,12 @@ class PersonTime:
     def free(self) -> list[Interval]:
         """(availability ∪ on-call) minus busy time (with the holders' buffers)."""
         duty = _merge([(i.start, i.end) for i in self.available] + [(i.start, i.end) for i in self.on_call])
-        holes = _merge([(i.occupied_start, i.occupied_end) for i in self.busy])
+        holes = _merge(
+            [
+                (i.start - i.pad_before, i.end + i.pad_after) if i.pad_before or i.pad_after else (i.start, i.end)
+                for i in self.busy
+            ]
+        )
         return [Interval(s, e, "free") for s, e in _subtract(duty, holes)]
 
     def is_free(self, start: datetime, end: datetime) -> bool:
@@ -180,53 +186,60 @@ class PersonTime:
         return any(i.start <= at < i.end for i in self.available) or any(i.start <= at < i.end for i in self.on_call)
 
 
-def _epoch(name: str):
-    return Cast(Extract(name, "epoch"), FloatField())
-
-
 def _from_epoch(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-def _instants(qs, *names: str):
-    """`qs` with the instants `names` loadable cheaply: on PostgreSQL as epoch seconds
-    (Django's timestamptz loader parses text in Python, ~10x dearer), converted back by the
-    returned function; elsewhere the columns as they are."""
-    if connection.vendor != "postgresql":
-        return qs, names, _same
-    return qs.annotate(**{f"{n}_ts": _epoch(n) for n in names}), tuple(f"{n}_ts" for n in names), _from_epoch
 
 
 def _same(value):
     return value
 
 
-def _entry_rows(*, org, start, end, wanted: set[str]) -> list:
+def _light(qs, *, instants=(), ids=()):
+    """`qs` with columns that load cheaply, the column name for each field and the two
+    converters back (instant, id). On PostgreSQL instants come as epoch seconds (Django's
+    timestamptz loader parses text in Python, ~10x dearer) and ids as text (no UUID object
+    made only to be formatted again); elsewhere the columns as they are, ids made str."""
+    if connection.vendor != "postgresql":
+        return qs, {n: n for n in (*instants, *ids)}, _same, str
+    annotations = {f"{n}_ts": Cast(Extract(n, "epoch"), FloatField()) for n in instants}
+    annotations |= {f"{n}_text": Cast(n, TextField()) for n in ids}
+    columns = {n: f"{n}_ts" for n in instants} | {n: f"{n}_text" for n in ids}
+    return qs.annotate(**annotations), columns, _from_epoch, _same
+
+
+def _entry_rows(*, org, start, end, wanted: Collection) -> list:
     """The masters that may reach the window for these people, as light rows (no model
     instances: a week of 50 busy people is a thousand masters): four queries, whose size
     does not depend on how many masters there are (no id lists), and only the wanted
-    people's assignments. Each row is (master, overrides, wanted assignee ids (str)); an
-    override carries `assignee_keys`, its wanted assignee ids."""
+    people's assignments. Each row is (master, overrides, wanted assignee ids); an override
+    carries `assignee_keys`, its wanted assignee ids. Every id is a str. (`wanted` as UUIDs
+    spares the ORM parsing each of them once per IN list.)"""
     through = ScheduleEntry.assignees.through.objects
     override_through = ScheduleOverride.assignees.through.objects
     mine = through.filter(scheduleentry_id=OuterRef("pk"), membership_id__in=wanted)
     moved_to_me = override_through.filter(scheduleoverride__master_id=OuterRef("pk"), membership_id__in=wanted)
     masters_qs = ScheduleEntry.objects.filter(org=org).overlapping(start, end)
-    qs, (start_col, end_col, series_col), at = _instants(
-        masters_qs.filter(Exists(mine) | Exists(moved_to_me)).order_by(), "start", "end", "series_end"
+    qs, col, at, key = _light(
+        masters_qs.filter(Exists(mine) | Exists(moved_to_me)).order_by(),
+        instants=("start", "end", "series_end"),
+        ids=("id",),
     )
-    rows = list(qs.values_list("pk", start_col, end_col, "rrule", "timezone", series_col, "status", "kind", "title"))
+    rows = list(
+        qs.values_list(
+            col["id"], col["start"], col["end"], "rrule", "timezone", col["series_end"], "status", "kind", "title"
+        )
+    )
     if not rows:
         return []
     assignees: dict = {}
-    for entry_id, membership_id in (
-        through.filter(membership_id__in=wanted, scheduleentry__in=masters_qs.order_by().values("pk"))
-        .order_by()
-        .values_list("scheduleentry_id", "membership_id")
-    ):
-        assignees.setdefault(entry_id, []).append(str(membership_id))
+    a_qs, a_col, _at, _key = _light(
+        through.filter(membership_id__in=wanted, scheduleentry__in=masters_qs.order_by().values("pk")).order_by(),
+        ids=("scheduleentry_id", "membership_id"),
+    )
+    for entry_id, membership_id in a_qs.values_list(a_col["scheduleentry_id"], a_col["membership_id"]):
+        assignees.setdefault(key(entry_id), []).append(key(membership_id))
     # Overrides near the window of the masters these people may meet (the masters' own
-    # criterion, without the window: a row whose master is not in `rows` is dropped).
+    # criterion, without the window: a row whose master is not in `rows` is never read).
     near = Q(original_start__gte=start - MAX_DURATION, original_start__lt=end) | Q(
         cancelled=False, start__lt=end, end__gt=start
     )
@@ -235,37 +248,41 @@ def _entry_rows(*, org, start, end, wanted: set[str]) -> list:
     overrides_qs = ScheduleOverride.objects.filter(near, master__org=org).filter(
         Exists(mine_master) | Exists(moved_master)
     )
-    o_qs, (original_col, o_start_col, o_end_col), o_at = _instants(
-        overrides_qs.order_by(), "original_start", "start", "end"
+    o_qs, o_col, _at, _key = _light(
+        overrides_qs.order_by(), instants=("original_start", "start", "end"), ids=("id", "master_id")
     )
     overrides: dict = {}
     by_id = {}
     for pk, master_id, original, cancelled, o_start, o_end, o_status, o_title in o_qs.values_list(
-        "pk", "master_id", original_col, "cancelled", o_start_col, o_end_col, "status", "title"
-    ):
+        o_col["id"], o_col["master_id"], o_col["original_start"], "cancelled", o_col["start"], o_col["end"], "status",
+        "title",
+    ):  # fmt: skip
         override = SimpleNamespace(
-            original_start=o_at(original),
+            original_start=at(original),
             cancelled=cancelled,
-            start=o_at(o_start),
-            end=o_at(o_end),
+            start=at(o_start),
+            end=at(o_end),
             status=o_status,
             title=o_title,
             notes="",
             assignee_keys=[],
         )
-        by_id[pk] = override
-        overrides.setdefault(master_id, []).append(override)
+        by_id[key(pk)] = override
+        overrides.setdefault(key(master_id), []).append(override)
     if by_id:
-        for override_id, membership_id in (
-            override_through.filter(membership_id__in=wanted, scheduleoverride__in=overrides_qs.order_by().values("pk"))
-            .order_by()
-            .values_list("scheduleoverride_id", "membership_id")
-        ):
-            override = by_id.get(override_id)
+        oa_qs, oa_col, _at, _key = _light(
+            override_through.filter(
+                membership_id__in=wanted, scheduleoverride__in=overrides_qs.order_by().values("pk")
+            ).order_by(),
+            ids=("scheduleoverride_id", "membership_id"),
+        )
+        for override_id, membership_id in oa_qs.values_list(oa_col["scheduleoverride_id"], oa_col["membership_id"]):
+            override = by_id.get(key(override_id))
             if override is not None:
-                override.assignee_keys.append(str(membership_id))
+                override.assignee_keys.append(key(membership_id))
     masters = []
     for pk, m_start, m_end, rrule, zone, m_series_end, status, kind, title in rows:
+        pk = key(pk)
         master = SimpleNamespace(
             pk=pk,
             start=at(m_start),
@@ -288,10 +305,9 @@ def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict,
     on_call: dict[str, list[Interval]] = {}
     if not membership_ids:
         return busy, on_call
-    wanted = {str(m) for m in membership_ids}
     cancelled = Status.CANCELLED
-    for master, overrides, keys in _entry_rows(org=org, start=start, end=end, wanted=wanted):
-        master_id = str(master.pk)
+    for master, overrides, keys in _entry_rows(org=org, start=start, end=end, wanted=list(membership_ids)):
+        master_id = master.pk  # a str
         if master_id in exclude_refs:
             continue
         is_on_call = master.kind == EntryKind.ON_CALL
@@ -389,14 +405,14 @@ def free_busy(
     for person in people:
         key = str(person.membership_id)
         busy = entry_busy.get(key, []) + other.get(person.pk, [])
-        busy.sort(key=lambda i: (i.start, i.ref))
+        busy.sort(key=_BY_START)
         out[person.pk] = PersonTime(
             person=person,
             start=start,
             end=end,
             rules=rules.get(person.pk, []),
             busy=busy,
-            on_call=sorted(entry_on_call.get(key, []), key=lambda i: (i.start, i.ref)),
+            on_call=sorted(entry_on_call.get(key, []), key=_BY_START),
         )
     return out
 
@@ -418,5 +434,5 @@ def busy_by_membership(
             if other.get(person.pk):
                 busy.setdefault(str(person.membership_id), []).extend(other[person.pk])
     for intervals in busy.values():
-        intervals.sort(key=lambda i: (i.start, i.ref))
+        intervals.sort(key=_BY_START)
     return busy
