@@ -27,6 +27,7 @@ from apps.orgs.models import Team
 from apps.scheduling.availability import expand_day
 from apps.scheduling.freebusy import Interval, PersonTime, free_busy
 from apps.scheduling.models import Location, Person, SlotInstance
+from schedkit.db import id_set
 from schedkit.tokens import token_hash
 
 EXPOSURE_TTL = 420  # seconds: sticky for 7 minutes
@@ -117,7 +118,7 @@ def booking_busy(*, org, people, start, end) -> dict:
     now = timezone.now()
     qs = (
         Booking.objects.filter(
-            person_id__in=[p.pk for p in people], status__in=ACTIVE_STATUSES, start_at__lt=end, end_at__gt=start
+            person_id__in=id_set(p.pk for p in people), status__in=ACTIVE_STATUSES, start_at__lt=end, end_at__gt=start
         )
         .exclude(status=Booking.Status.HELD, hold_expires_at__lte=now)
         .order_by()

@@ -36,6 +36,7 @@ from apps.scheduling.models import (
     ScheduleOverride,
     Status,
 )
+from schedkit.db import id_set
 
 ZERO = timedelta(0)
 _BY_START = attrgetter("start", "ref")  # the order of every interval list (a C key: no lambda call)
@@ -145,6 +146,8 @@ class PersonTime:
     @cached_property
     def available(self) -> list[Interval]:
         """Availability-rule windows inside the window, in the person's own zone (DST-true)."""
+        if not self.rules:
+            return []  # (on-call people without rules: a ranking asks hundreds)
         tz = zoneinfo.ZoneInfo(self.person.tz_name)
         day = self.start.astimezone(tz).date() - timedelta(days=1)
         last = self.end.astimezone(tz).date()
@@ -214,6 +217,7 @@ def _entry_rows(*, org, start, end, wanted: Collection) -> list:
     people's assignments. Each row is (master, overrides, wanted assignee ids); an override
     carries `assignee_keys`, its wanted assignee ids. Every id is a str. (`wanted` as UUIDs
     spares the ORM parsing each of them once per IN list.)"""
+    wanted = id_set(wanted)
     through = ScheduleEntry.assignees.through.objects
     override_through = ScheduleOverride.assignees.through.objects
     mine = through.filter(scheduleentry_id=OuterRef("pk"), membership_id__in=wanted)
@@ -350,7 +354,7 @@ def _effective_rules(people: list[Person]) -> dict:
     location_ids = {p.location_id for p in people if p.location_id}
     rules = list(
         AvailabilityRule.objects.filter(
-            Q(person__in=[p.pk for p in people]) | Q(person__isnull=True, location_id__in=location_ids)
+            Q(person__in=id_set(p.pk for p in people)) | Q(person__isnull=True, location_id__in=location_ids)
         )
     )
     own: dict = {}
@@ -427,7 +431,7 @@ def busy_by_membership(
         return {}
     exclude = {str(r) for r in exclude_refs}
     busy, _on_call = _entry_time(org=org, start=start, end=end, membership_ids=wanted, exclude_refs=exclude)
-    people = list(Person.objects.filter(org=org, membership_id__in=wanted).select_related("location", "org"))
+    people = list(Person.objects.filter(org=org, membership_id__in=id_set(wanted)).select_related("location", "org"))
     if people:
         other = _source_time(org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=None)
         for person in people:
