@@ -9,6 +9,9 @@ and 50 people: it must not grow), and beside it the bare reference of the same p
 indexed primary-key query — so the figure reads as "N bare queries' worth".
 
 Goal (issue 11): p99 ≤ 30 ms for 50 people over a week; queries independent of people.
+Last measured (bench/README.md, Free/busy): not met — p50 395.8 / p99 850.0 ms, ×319.4 /
+×204.8 the bare query, at load average 10.5 on 2 cores; side by side with the code before,
+CPU per call 122–131 ms → 64–76 ms; 7 queries for 1, 10 and 50 people.
 """
 
 import os
@@ -19,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB_NAME = "schedkit_bench_freebusy"
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "schedkit_bench") + "_freebusy"
 os.environ.update(
     DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
     REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
@@ -129,6 +132,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     org, week_start, _ = _seed()
+    with connection.cursor() as cursor:  # the statistics autovacuum gives a live database
+        cursor.execute("ANALYZE")
     end = week_start + __import__("datetime").timedelta(days=7)
     org = Org.objects.get(pk=org.pk)
     people = list(Person.objects.filter(org=org).select_related("location", "org", "membership"))

@@ -8,6 +8,7 @@ from django.db.models.functions import Cast, Extract
 
 from apps.calendars.models import BusyBlock, CalendarConnection, CalendarEventLink
 from apps.scheduling.freebusy import Interval
+from schedkit.db import id_set
 
 BUSY_REF = "google"
 BUSY_TITLE = "Busy (Google Calendar)"
@@ -19,7 +20,7 @@ def calendar_busy(*, org, people, start, end) -> dict:
     by_membership = {p.membership_id: p.pk for p in people}
     qs = BusyBlock.objects.filter(
         org_id=org.pk,
-        membership_id__in=list(by_membership),
+        membership_id__in=id_set(by_membership),
         start__lt=end,
         end__gt=start,
         calendar__check_conflicts=True,

@@ -26,6 +26,7 @@ from apps.scheduling.freebusy import free_busy
 from apps.scheduling.models import Person
 from apps.signals.models import Beacon
 from apps.signals.selectors import live_positions
+from schedkit.db import id_set
 
 LOAD_MINUTES = 30.0
 IDLE_BONUS = 10.0
@@ -85,10 +86,28 @@ def _point(lat, lng) -> tuple[float, float] | None:
     return float(lat), float(lng)
 
 
+#: Columns of the candidate rows no ranking, offer or answer reads: timestamps (loaded in
+#: Python by Django's timestamptz loader, four per candidate) and the user's credentials. A
+#: ranking reads hundreds of candidates; a deferred column read later costs one query.
+_UNREAD = (
+    "created_at",
+    "updated_at",
+    "membership__created_at",
+    "membership__updated_at",
+    "membership__user__password",
+    "membership__user__last_login",
+    "membership__user__date_joined",
+    "location__created_at",
+    "location__updated_at",
+    "location__address",
+)
+
+
 def candidates_queryset(*, org, team: Team | None = None):
     people = (
         Person.objects.filter(org=org, active=True, membership__active=True)
         .select_related("membership__user", "location")
+        .defer(*_UNREAD)
         .order_by("id")
     )
     if team is not None:
@@ -115,7 +134,7 @@ def rank(
     person_ids = [p.pk for p in people]
     stats = {
         row["person_id"]: row
-        for row in Assignment.objects.filter(person_id__in=person_ids)
+        for row in Assignment.objects.filter(person_id__in=id_set(person_ids))
         .values("person_id")
         .annotate(active=Count("id", filter=Q(state__in=ACTIVE_STATES)), last=Max("offered_at"))
     }

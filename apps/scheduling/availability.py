@@ -2,12 +2,11 @@
 queries). The free/busy query and slot generation both read availability through here."""
 
 import zoneinfo
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from apps.scheduling.models import AvailabilityRule
 
 Kind = AvailabilityRule.Kind
-UTC = zoneinfo.ZoneInfo("UTC")
 
 
 def day_windows(rules: list[AvailabilityRule], day: date, tz: zoneinfo.ZoneInfo) -> list[tuple]:

@@ -303,12 +303,29 @@ def occurrence_starts(
     master's start/end/zone/series end and the window): a master that changes any of these
     gets a new key, so nothing needs invalidating; untouched masters of a calendar polled
     month after month are expanded once (bench/README.md, schedule)."""
-    return list(_occurrence_starts_cached(rrule_text, start, end, timezone, window_start, window_end, series_end))
+    cached = _occurrence_starts_cached(rrule_text, start, end, timezone, window_start, window_end, series_end)
+    return [original for original, _stamp in cached]
+
+
+def occurrences(
+    rrule_text: str,
+    start: datetime,
+    end: datetime,
+    timezone: str,
+    window_start: datetime,
+    window_end: datetime,
+    series_end: datetime | None = None,
+) -> tuple[tuple[datetime, str], ...]:
+    """`occurrence_starts` with each start's instance-id stamp (`instance_id` without the
+    master: 'YYYYMMDDTHHMMSSZ'), from the same per-process cache: the free/busy query and
+    the expansion format each occurrence's id once, not on every call. A shared tuple."""
+    return _occurrence_starts_cached(rrule_text, start, end, timezone, window_start, window_end, series_end)
 
 
 @functools.lru_cache(maxsize=20_000)
 def _occurrence_starts_cached(rrule_text, start, end, timezone, window_start, window_end, series_end) -> tuple:
-    return tuple(_occurrence_starts(rrule_text, start, end, timezone, window_start, window_end, series_end))
+    starts = _occurrence_starts(rrule_text, start, end, timezone, window_start, window_end, series_end)
+    return tuple((original, _stamp(original)) for original in starts)
 
 
 def _occurrence_starts(rrule_text, start, end, timezone, window_start, window_end, series_end) -> list[datetime]:
@@ -476,11 +493,16 @@ def _pattern_date(value, name: str) -> date | None:
 # --- instances -----------------------------------------------------------------------------
 
 
+def _stamp(moment: datetime) -> str:
+    # 'YYYYMMDDTHHMMSSZ', sliced out of isoformat() (strftime is 3x slower; a month view
+    # formats thousands of these)
+    iso = moment.astimezone(UTC).isoformat()
+    return f"{iso[0:4]}{iso[5:7]}{iso[8:10]}T{iso[11:13]}{iso[14:16]}{iso[17:19]}Z"
+
+
 def instance_id(master_id, original_start: datetime) -> str:
-    # '<master>_YYYYMMDDTHHMMSSZ', sliced out of isoformat() (strftime is 3x slower; a
-    # month view formats thousands of these)
-    iso = original_start.astimezone(UTC).isoformat()
-    return f"{master_id}_{iso[0:4]}{iso[5:7]}{iso[8:10]}T{iso[11:13]}{iso[14:16]}{iso[17:19]}Z"
+    """'<master>_YYYYMMDDTHHMMSSZ' (the original start in UTC)."""
+    return f"{master_id}_{_stamp(original_start)}"
 
 
 def parse_instance_id(value: str) -> tuple[uuid.UUID, datetime | None]:
@@ -521,32 +543,19 @@ def _override_assignees(override) -> list:
     return list(prefetched if prefetched is not None else override.assignees.all())
 
 
-def expand(master, overrides, window_start: datetime, window_end: datetime, assignees=None) -> list[Instance]:
-    """Instances of one master overlapping the window. `overrides` are the master's
-    ScheduleOverride rows (at least those near the window); `assignees` the master's list."""
-    assignees = list(assignees if assignees is not None else master.assignees.all())
+def spans(master, overrides, window_start: datetime, window_end: datetime) -> list[tuple]:
+    """The occurrences of one master overlapping the window as light tuples
+    (id, original_start, start, end, override): the override (None for a plain occurrence)
+    supplies an exception's times; cancelled or moved-away occurrences are left out. What
+    `expand` builds Instances from, and what the free/busy query reads without them."""
     if not master.rrule:
         if master.start < window_end and master.end > window_start:
-            return [
-                Instance(
-                    id=str(master.pk),
-                    master=master,
-                    original_start=None,
-                    start=master.start,
-                    end=master.end,
-                    title=master.title,
-                    notes=master.notes,
-                    status=master.status,
-                    assignees=assignees,
-                )
-            ]
+            return [(str(master.pk), None, master.start, master.end, None)]
         return []
     by_original = {o.original_start.astimezone(UTC): o for o in overrides}
     duration = master.end - master.start
-    master_id = str(master.pk)
-    instances = []
-    seen = set()
-    starts = occurrence_starts(
+    prefix = f"{master.pk}_"
+    found = occurrences(
         master.rrule,
         master.start,
         master.end,
@@ -555,38 +564,53 @@ def expand(master, overrides, window_start: datetime, window_end: datetime, assi
         window_end,
         series_end=getattr(master, "series_end", None),
     )
-    for original in starts:
-        seen.add(original)
-        override = by_original.get(original)
+    if by_original:
+        out = [
+            (prefix + stamp, original, original, original + duration, None)
+            for original, stamp in found
+            if original not in by_original
+        ]
+        for original, override in by_original.items():
+            if override.cancelled or not (override.start < window_end and override.end > window_start):
+                continue
+            out.append((prefix + _stamp(original), original, override.start, override.end, override))
+        return out
+    return [(prefix + stamp, original, original, original + duration, None) for original, stamp in found]
+
+
+def expand(master, overrides, window_start: datetime, window_end: datetime, assignees=None) -> list[Instance]:
+    """Instances of one master overlapping the window. `overrides` are the master's
+    ScheduleOverride rows (at least those near the window); `assignees` the master's list."""
+    assignees = list(assignees if assignees is not None else master.assignees.all())
+    instances = []
+    for ident, original, start, end, override in spans(master, overrides, window_start, window_end):
         if override is None:
             instances.append(
                 Instance(
-                    id=instance_id(master_id, original),
+                    id=ident,
                     master=master,
                     original_start=original,
-                    start=original,
-                    end=original + duration,
+                    start=start,
+                    end=end,
                     title=master.title,
                     notes=master.notes,
                     status=master.status,
                     assignees=assignees,
                 )
             )
-    for original, override in by_original.items():
-        if override.cancelled or not (override.start < window_end and override.end > window_start):
-            continue
-        instances.append(
-            Instance(
-                id=instance_id(master.pk, original),
-                master=master,
-                original_start=original,
-                start=override.start,
-                end=override.end,
-                title=override.title or master.title,
-                notes=override.notes if override.notes else master.notes,
-                status=override.status or master.status,
-                assignees=_override_assignees(override),
-                override=override,
+        else:
+            instances.append(
+                Instance(
+                    id=ident,
+                    master=master,
+                    original_start=original,
+                    start=start,
+                    end=end,
+                    title=override.title or master.title,
+                    notes=override.notes if override.notes else master.notes,
+                    status=override.status or master.status,
+                    assignees=_override_assignees(override),
+                    override=override,
+                )
             )
-        )
     return instances

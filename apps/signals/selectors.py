@@ -24,12 +24,12 @@ def access_signal(actor: Actor, signal_id) -> Signal:
 def live_positions(beacons) -> dict:
     """{beacon id: live position} for these beacons, one cache round trip; positions older
     than the beacon timeout are left out (correct even before the sweep has run)."""
-    beacons = list(beacons)
-    found = cache.get_many([live_key(b.org_id, b.membership_id) for b in beacons])
+    keyed = [(live_key(b.org_id, b.membership_id), b) for b in beacons]  # each key made once
+    found = cache.get_many([key for key, _beacon in keyed])
     cutoff = timezone.now().timestamp() - conf.beacon_timeout()
     positions = {}
-    for beacon in beacons:
-        position = found.get(live_key(beacon.org_id, beacon.membership_id))
+    for key, beacon in keyed:
+        position = found.get(key)
         if position and position.get("beacon_id") == str(beacon.pk):
             if datetime.fromisoformat(position["ts"]).timestamp() >= cutoff:
                 positions[beacon.pk] = position
