@@ -181,5 +181,10 @@ def rss_tree(name: str, pid: int) -> dict[str, int | None]:
     """{name: RSS kB, name/child-N: RSS kB, …} for a supervisor and its direct children."""
     out = {name: rss_kb(pid)}
     for n, child in enumerate(children(pid)):
-        out[f"{name}/child-{n}"] = rss_kb(child)
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            cmdline = b""
+        label = "resource tracker" if b"resource_tracker" in cmdline else f"child-{n}"
+        out[f"{name}/{label}"] = rss_kb(child)
     return out

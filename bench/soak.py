@@ -305,6 +305,17 @@ async def soak(server, owner_key: str, seed: dict, worker: common.Celery, beat: 
         memory_start = memory(server, worker, beat)
         old_worker_pid = worker.proc.pid
         load_task = asyncio.ensure_future(load.run_until_stopped())
+        samples: list[dict] = []
+
+        async def sample_memory():  # every minute: is it flat, or only equal at both ends?
+            while not load.stop.is_set():
+                samples.append({"t": round(clock.now()), **memory(server, worker, beat)})
+                try:
+                    await asyncio.wait_for(load.stop.wait(), timeout=60)
+                except TimeoutError:
+                    pass
+
+        sampler = asyncio.ensure_future(sample_memory())
 
         async def at(fraction: float):
             await asyncio.sleep(max(0.0, fraction * DURATION - clock.now()))
@@ -328,6 +339,7 @@ async def soak(server, owner_key: str, seed: dict, worker: common.Celery, beat: 
         await at(1.0)
         load.stop.set()
         await load_task
+        await sampler
         clock.mark("load_stopped")
 
         books = await drain(streams, seed, since, clock)
@@ -344,13 +356,14 @@ async def soak(server, owner_key: str, seed: dict, worker: common.Celery, beat: 
             "end": memory_end,
             "old_worker": {"pid": old_worker_pid, "before_kill": memory_old_worker_end},
             "new_worker_start": memory_new_worker_start,
+            "samples": samples,
         },
     }
 
 
 async def drain(streams, seed, since, clock) -> dict:
-    """Wait (SOAK_DRAIN at most) until every persisted event reached every stream and every
-    webhook delivery row was received; return the last books."""
+    """Wait (SOAK_DRAIN at most) until every persisted event reached every stream and the
+    receiver, and no delivery row of them is pending; return the last books."""
     deadline = time.monotonic() + DRAIN
     while True:
         out = await asyncio.to_thread(
@@ -364,8 +377,9 @@ async def drain(streams, seed, since, clock) -> dict:
         missing_streams = sum(len(event_ids - set(s.ids)) for s in streams)
         received = {json.loads(r.body)["id"] for r in seed["receiver"].requests}
         missing_hooks = len(event_ids - received)
-        pending = sum(1 for _, status in books["deliveries"] if status == "pending")
-        if (missing_streams == 0 and missing_hooks == 0) or time.monotonic() > deadline:
+        pending = sum(1 for event, status in books["deliveries"] if status == "pending" and event in event_ids)
+        settled = missing_streams == 0 and missing_hooks == 0 and pending == 0  # a row is marked after its receipt
+        if settled or time.monotonic() > deadline:
             books["drain_seconds"] = round(clock.now() - clock.marks["load_stopped"], 1)
             return books
         fd.step(
@@ -505,6 +519,10 @@ def print_report(f: dict) -> None:
         a_s = f"{a / 1024:.1f}" if a else "-"
         b_s = f"{b / 1024:.1f}" if b else "-"
         print(f"{name:<36}{a_s:>10}{b_s:>10}{change:>10}")
+    web = [name for name in mem["start"] if name.startswith("uvicorn/child")]
+    for name in web:
+        series = " ".join(f"{(m.get(name) or 0) / 1024:.0f}" for m in mem["samples"])
+        print(f"  {name} every minute (MB): {series}")
     print(
         "  (celery worker at the start is the one later killed: "
         f"{_mb(mem['old_worker']['before_kill'])} before the kill; the new one "
@@ -532,6 +550,8 @@ def goals(f: dict) -> dict:
 def main() -> int:
     fd.check_tools()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    for log in ("soak-redis.log", "soak-worker.log", "soak-beat.log"):  # appended to across restarts
+        (fd.RESULTS / log).unlink(missing_ok=True)
     fd.step(f"redis-server on {redis_server.url} (private, no persistence)")
     redis_server.start()
     receiver = FakeServer(status=204).start("/soak-hook")
