@@ -24,7 +24,7 @@ Figures: requests by operation and status, per window (before/outage/recovery/af
 outside the outage (goal 0) and non-503 5xx inside it (goal 0); events created since the
 streams opened (events_event rows of the org, by type) vs received by each stream and by the
 webhook receiver vs WebhookDelivery rows (goal: none lost); RSS of every process at the start
-of the load and after the drain (goal: flat). Writes bench/results/soak.json; exits 1 when a
+of the load, every minute of it and after the drain (goal: flat). Writes bench/results/soak.json; exits 1 when a
 goal is missed.
 """
 
