@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 import foundation as fd  # noqa: E402
 
 fd.configure("dispatch", 9, CELERY_TASK_ALWAYS_EAGER="false", EMBEDDED_WORKER="false")
@@ -121,32 +121,6 @@ print("TIMERS", json.dumps([(f - d).total_seconds() for d, f in rows]))
 def pct(values, q):
     values = sorted(values)
     return values[max(0, min(len(values) - 1, int(round(q * len(values))) - 1))]
-
-
-class Worker:
-    def __init__(self, log_path: Path):
-        self.log_path = log_path
-
-    def __enter__(self):
-        fd.step(f"celery worker (solo) on {fd.REDIS_URL} (log: {self.log_path.relative_to(fd.ROOT)})")
-        cmd = [sys.executable, "-m", "celery", "-A", "schedkit", "worker", "-P", "solo", "-l", "INFO"]
-        cmd += ["--without-mingle", "--without-gossip"]
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, cwd=fd.ROOT, env=fd.APP_ENV, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while " ready." not in self.log_path.read_text(errors="replace"):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise fd.BenchError("celery worker did not start:\n" + self.log_path.read_text()[-2000:])
-            time.sleep(0.2)
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 async def alerts_to_offers(server, key: str, n: int) -> tuple[list[float], list[float], int]:
@@ -240,7 +214,7 @@ def main() -> int:
     fd.signal.signal(fd.signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         server.start()
-        with Worker(fd.RESULTS / "worker-dispatch.log"):
+        with common.Celery("worker", fd.RESULTS / "worker-dispatch.log", solo=True):
             fd.step(f"alert → offer on the websocket: {ALERTS} alerts, one at a time")
             latencies, bare, missed = asyncio.run(alerts_to_offers(server, key, ALERTS))
             fd.step(f"timers: {TIMERS} offers with a 2 s acknowledgement timeout")
