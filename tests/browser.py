@@ -3,8 +3,10 @@
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
+from django.test import Client
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -52,3 +54,30 @@ def screenshot(page, name: str) -> str:
     path = os.path.join(SCREENSHOTS, f"{name}.png")
     page.screenshot(path=path, full_page=True)
     return path
+
+
+@contextmanager
+def browsing(server, user=None, **context_options):
+    """A headless chromium page on `server`, signed in as `user` when one is given (a session
+    made by Django's test client, so no sign-in form on the way): yields (context, page,
+    errors), `errors` collecting the page's uncaught exceptions; `context.browser` makes more
+    contexts. Call it before anything else starts Playwright's loop on this thread (the sign-in
+    uses the ORM)."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    cookies = []
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        cookies = [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.base_url}]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(**context_options)
+            if cookies:
+                context.add_cookies(cookies)
+            page = context.new_page()
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield context, page, errors
+        finally:
+            browser.close()

@@ -14,14 +14,24 @@ from apps.events.enqueue import enqueue_now
 
 MAX_WRITE_ATTEMPTS = 10
 
+#: Retry policies, one per kind of work: reads (a sync) give up sooner than writes, which must
+#: eventually land on the person's calendar.
+SYNC_RETRY = {
+    "autoretry_for": (TransientGoogleError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 1800,
+    "max_retries": 5,
+}
+WRITE_RETRY = {
+    "autoretry_for": (TransientGoogleError, GoogleRequestError),
+    "retry_backoff": 10,
+    "retry_backoff_max": 3600,
+    "max_retries": 8,
+}
+ENTRIES_SYNC_RETRY = {**SYNC_RETRY, "autoretry_for": (TransientGoogleError, GoogleRequestError)}
 
-@shared_task(
-    name="calendars.sync_connection",
-    autoretry_for=(TransientGoogleError,),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=5,
-)
+
+@shared_task(name="calendars.sync_connection", **SYNC_RETRY)
 def sync_connection(connection_id: str) -> str:
     return services.connection_sync(connection_id=connection_id)
 
@@ -41,35 +51,17 @@ def busy_refresh_due(limit: int = 200) -> int:
     return len(ids)
 
 
-@shared_task(
-    name="calendars.write_booking",
-    autoretry_for=(TransientGoogleError, GoogleRequestError),
-    retry_backoff=10,
-    retry_backoff_max=3600,
-    max_retries=8,
-)
+@shared_task(name="calendars.write_booking", **WRITE_RETRY)
 def write_booking(booking_id: str) -> str:
     return services.booking_event_sync(booking_id=booking_id)
 
 
-@shared_task(
-    name="calendars.write_entry",
-    autoretry_for=(TransientGoogleError, GoogleRequestError),
-    retry_backoff=10,
-    retry_backoff_max=3600,
-    max_retries=8,
-)
+@shared_task(name="calendars.write_entry", **WRITE_RETRY)
 def write_entry(entry_id: str) -> dict:
     return services.entry_events_sync(entry_id=entry_id)
 
 
-@shared_task(
-    name="calendars.sync_entries",
-    autoretry_for=(TransientGoogleError, GoogleRequestError),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=5,
-)
+@shared_task(name="calendars.sync_entries", **ENTRIES_SYNC_RETRY)
 def sync_entries(connection_id: str) -> int:
     return services.connection_entries_sync(connection_id=connection_id)
 

@@ -83,7 +83,29 @@
     });
   }
 
+  // A refetch while an event is being dragged or resized, or while its drop waits for the
+  // scope question or the server, replaces the very event the drop refers to: live updates
+  // and the post-save refetch wait until the interaction is over.
+  let interacting = false;
+  let refetchPending = false;
+  let saving = false;
+  function refresh() {
+    if (interacting) { refetchPending = true; return; }
+    refetchPending = false;
+    calendar.refetchEvents();
+  }
+  function interactionStart() { interacting = true; }
+  function interactionEnd() {
+    interacting = false;
+    if (refetchPending) refresh();
+  }
+
   async function save(info) {
+    interacting = saving = true;
+    try { await saveDrop(info); } finally { saving = false; interactionEnd(); }
+  }
+
+  async function saveDrop(info) {
     const item = info.event.extendedProps;
     let scope = "single";
     if (item.is_recurring) {
@@ -107,7 +129,7 @@
       return;
     }
     say("Saved.");
-    calendar.refetchEvents();
+    refetchPending = true;
   }
 
   function patch(id, body) {
@@ -293,8 +315,17 @@
     eventDurationEditable: editable,
     slotDuration: "00:30:00",
     eventSources: [{ events: loadEvents, id: "entries" }, { events: loadBookings, id: "bookings" }],
+    eventDragStart: interactionStart,
+    eventResizeStart: interactionStart,
+    // Stop fires just before Drop/Resize; a drag that ends where it began has no drop.
+    eventDragStop: () => setTimeout(() => { if (!saving) interactionEnd(); }, 0),
+    eventResizeStop: () => setTimeout(() => { if (!saving) interactionEnd(); }, 0),
     eventDrop: save,
     eventResize: save,
+    loading: (busy) => {  // the progress indicator while the visible range is (re)fetched
+      root.classList.toggle("is-loading", busy);
+      document.getElementById("schedule-loading").hidden = !busy;
+    },
   });
   calendar.render();
   window.scheduleCalendar = calendar;
@@ -349,7 +380,7 @@
       try {
         const event = JSON.parse(message.data);
         const type = event.type || (event.event && event.event.type) || "";
-        if (type.startsWith("schedule.")) calendar.refetchEvents();
+        if (type.startsWith("schedule.")) refresh();
       } catch (error) { /* not an event envelope */ }
     };
     ws.onclose = () => { status.textContent = "offline"; setTimeout(connect, retry); retry = Math.min(retry * 2, 30000); };

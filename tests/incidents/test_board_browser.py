@@ -1,12 +1,9 @@
 """A real browser on the incident board: a new incident created through the API by another
 process appears on the open board, without a reload, via the org websocket + htmx."""
 
-import pytest
-from django.test import Client
-
 from apps.incidents.models import Incident
 from apps.orgs.models import Role
-from tests.browser import ARGS, BROWSER_TEST_MARKS, CHROMIUM, off_loop
+from tests.browser import BROWSER_TEST_MARKS, browsing, off_loop
 from tests.conftest import key_client
 from tests.servers import asgi_server, server_env
 
@@ -18,61 +15,51 @@ def create_incident(api, title="Broken gate"):
 
 
 def test_new_incident_appears_on_the_open_board(org, make_member):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     scheduler = make_member(org, Role.SCHEDULER)
-    django_client = Client()
-    django_client.force_login(scheduler.user)
-    session_cookie = django_client.cookies["sessionid"].value
     api = key_client(scheduler)
     api.post("/v1/incidents", {"title": "Already open"}, format="json")
 
     env = server_env()
-    with asgi_server(env) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-            context.add_cookies([{"name": "sessionid", "value": session_cookie, "url": server.base_url}])
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server.base_url}/incidents/?org={org.slug}")
-            assert page.locator("text=Already open").count() == 1
-            page.wait_for_function("document.getElementById('ws-status').textContent === 'live'", timeout=10_000)
-            page.evaluate("window.__noReload = true")
+    with (
+        asgi_server(env) as server,
+        browsing(server, scheduler.user, viewport={"width": 390, "height": 844}) as (context, page, errors),
+    ):  # a phone
+        page.goto(f"{server.base_url}/incidents/?org={org.slug}")
+        assert page.locator("text=Already open").count() == 1
+        page.wait_for_function("document.getElementById('ws-status').textContent === 'live'", timeout=10_000)
+        page.evaluate("window.__noReload = true")
 
-            response = create_incident(api)
-            assert response.status_code == 201
-            incident_id = response.json()["id"]
-            row = page.locator(f"#incident-{incident_id}")
-            row.wait_for(timeout=5_000)
-            assert "Broken gate" in row.inner_text()
-            assert "sla-ok" in row.get_attribute("class")
-            assert page.evaluate("window.__noReload") is True, "the board reloaded instead of updating in place"
-            # The SLA countdown is rendered client-side as soon as the row is swapped in.
-            countdown = row.locator(".sla").inner_text()
-            assert countdown.startswith(("59m", "1h 00m")), countdown
+        response = create_incident(api)
+        assert response.status_code == 201
+        incident_id = response.json()["id"]
+        row = page.locator(f"#incident-{incident_id}")
+        row.wait_for(timeout=5_000)
+        assert "Broken gate" in row.inner_text()
+        assert "sla-ok" in row.get_attribute("class")
+        assert page.evaluate("window.__noReload") is True, "the board reloaded instead of updating in place"
+        # The SLA countdown is rendered client-side as soon as the row is swapped in.
+        countdown = row.locator(".sla").inner_text()
+        assert countdown.startswith(("59m", "1h 00m")), countdown
 
-            # Inline status change: an htmx POST (with the CSRF header) through the services.
-            row.locator("select[name=status]").select_option("in_progress")
-            page.wait_for_function(
-                f"document.querySelector('#incident-{incident_id} select[name=status] option').textContent"
-                " === 'In Progress'",
-                timeout=5_000,
-            )
-            assert off_loop(lambda: Incident.objects.get(pk=incident_id).status) == "in_progress"
+        # Inline status change: an htmx POST (with the CSRF header) through the services.
+        row.locator("select[name=status]").select_option("in_progress")
+        page.wait_for_function(
+            f"document.querySelector('#incident-{incident_id} select[name=status] option').textContent"
+            " === 'In Progress'",
+            timeout=5_000,
+        )
+        assert off_loop(lambda: Incident.objects.get(pk=incident_id).status) == "in_progress"
 
-            # Filters swap the rows in place.
-            page.select_option("form.filters select[name=priority]", "urgent")
-            page.wait_for_function("!document.body.innerText.includes('Already open')", timeout=5_000)
-            assert row.is_visible()
+        # Filters swap the rows in place.
+        page.select_option("form.filters select[name=priority]", "urgent")
+        page.wait_for_function("!document.body.innerText.includes('Already open')", timeout=5_000)
+        assert row.is_visible()
 
-            # The war room shows the same board plus the live event feed.
-            war = context.new_page()
-            war.goto(f"{server.base_url}/incidents/war-room/?org={org.slug}")
-            war.wait_for_function("document.getElementById('ws-status').textContent === 'live'", timeout=10_000)
-            create_incident(api, "Flooded basement")
-            war.locator("#event-feed li", has_text="incident.created").first.wait_for(timeout=5_000)
-            war.locator("#incident-rows", has_text="Flooded basement").wait_for(timeout=5_000)
-            assert not errors, errors
-        finally:
-            browser.close()
+        # The war room shows the same board plus the live event feed.
+        war = context.new_page()
+        war.goto(f"{server.base_url}/incidents/war-room/?org={org.slug}")
+        war.wait_for_function("document.getElementById('ws-status').textContent === 'live'", timeout=10_000)
+        create_incident(api, "Flooded basement")
+        war.locator("#event-feed li", has_text="incident.created").first.wait_for(timeout=5_000)
+        war.locator("#incident-rows", has_text="Flooded basement").wait_for(timeout=5_000)
+        assert not errors, errors

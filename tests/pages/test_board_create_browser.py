@@ -7,7 +7,7 @@ from django.test import Client
 from apps.incidents import views
 from apps.incidents.models import Incident
 from apps.orgs.models import Role
-from tests.browser import ARGS, BROWSER_TEST_MARKS, CHROMIUM, off_loop, screenshot
+from tests.browser import BROWSER_TEST_MARKS, browsing, off_loop, screenshot
 from tests.conftest import key_client
 from tests.incidents.factories import make_incident
 from tests.servers import asgi_server, server_env
@@ -19,72 +19,62 @@ pytestmark = BROWSER_TEST_MARKS
     "viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 900}], ids=["phone", "desktop"]
 )
 def test_create_an_incident_from_the_board_and_see_it_in_the_war_room(org, make_member, viewport):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     org.timezone = "Europe/Berlin"
     org.save()
     scheduler = make_member(org, Role.SCHEDULER)
     tech = make_member(org, Role.MEMBER)
     tech.user.name = "Tina Tech"
     tech.user.save()
-    django_client = Client()
-    django_client.force_login(scheduler.user)
-    session_cookie = django_client.cookies["sessionid"].value
     key_client(scheduler).post("/v1/incidents", {"title": "Already open"}, format="json")
     name = viewport["width"]
 
-    with asgi_server(server_env()) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport=viewport)
-            context.add_cookies([{"name": "sessionid", "value": session_cookie, "url": server.base_url}])
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server.base_url}/incidents/?org={org.slug}")
-            assert page.locator("#board-count").inner_text() == "1 of 1"
-            page.click("text=New incident")
-            page.fill("input[name=title]", "Lift stuck at Alexanderplatz")
-            page.select_option("#new-incident select[name=priority]", "high")
-            page.fill("textarea[name=description]", "Two people inside.")
-            page.fill("input[name=location_name]", "Alexanderplatz 1")
-            page.fill("input[name=lat]", "52.5219")
-            page.fill("input[name=lng]", "13.4132")
-            page.select_option("#new-incident select[name=assignee_ids]", [str(tech.pk)])
-            page.click("text=Create incident")
-            page.wait_for_selector("text=Incident created.")
-            incident = off_loop(lambda: Incident.objects.get(title="Lift stuck at Alexanderplatz"))
-            assert (incident.priority, incident.description, incident.lat) == ("high", "Two people inside.", 52.5219)
-            assert off_loop(lambda: [m.pk for m in incident.assignees.all()]) == [tech.pk]
-            row = page.locator(f"#incident-{incident.pk}")
-            assert "High" in row.inner_text() and page.locator("#board-count").inner_text() == "2 of 2"
-            assert "high" not in row.locator(".prio").inner_text()  # a label, not the raw value
-            screenshot(page, f"board-{name}")
+    with (
+        asgi_server(server_env()) as server,
+        browsing(server, scheduler.user, viewport=viewport) as (context, page, errors),
+    ):
+        page.goto(f"{server.base_url}/incidents/?org={org.slug}")
+        assert page.locator("#board-count").inner_text() == "1 of 1"
+        page.click("text=New incident")
+        page.fill("input[name=title]", "Lift stuck at Alexanderplatz")
+        page.select_option("#new-incident select[name=priority]", "high")
+        page.fill("textarea[name=description]", "Two people inside.")
+        page.fill("input[name=location_name]", "Alexanderplatz 1")
+        page.fill("input[name=lat]", "52.5219")
+        page.fill("input[name=lng]", "13.4132")
+        page.select_option("#new-incident select[name=assignee_ids]", [str(tech.pk)])
+        page.click("text=Create incident")
+        page.wait_for_selector("text=Incident created.")
+        incident = off_loop(lambda: Incident.objects.get(title="Lift stuck at Alexanderplatz"))
+        assert (incident.priority, incident.description, incident.lat) == ("high", "Two people inside.", 52.5219)
+        assert off_loop(lambda: [m.pk for m in incident.assignees.all()]) == [tech.pk]
+        row = page.locator(f"#incident-{incident.pk}")
+        assert "High" in row.inner_text() and page.locator("#board-count").inner_text() == "2 of 2"
+        assert "high" not in row.locator(".prio").inner_text()  # a label, not the raw value
+        screenshot(page, f"board-{name}")
 
-            # Search narrows the rows and is kept in the URL.
-            page.fill("input[name=q]", "alexander")
-            page.wait_for_function("document.getElementById('board-count').textContent === '1 of 1'", timeout=5_000)
-            assert "q=alexander" in page.url and page.locator("text=Already open").count() == 0
+        # Search narrows the rows and is kept in the URL.
+        page.fill("input[name=q]", "alexander")
+        page.wait_for_function("document.getElementById('board-count').textContent === '1 of 1'", timeout=5_000)
+        assert "q=alexander" in page.url and page.locator("text=Already open").count() == 0
 
-            war = context.new_page()
-            war.goto(f"{server.base_url}/incidents/war-room/?org={org.slug}")
-            war.locator("#incident-rows", has_text="Lift stuck at Alexanderplatz").wait_for(timeout=5_000)
-            screenshot(war, f"war-room-{name}")
+        war = context.new_page()
+        war.goto(f"{server.base_url}/incidents/war-room/?org={org.slug}")
+        war.locator("#incident-rows", has_text="Lift stuck at Alexanderplatz").wait_for(timeout=5_000)
+        screenshot(war, f"war-room-{name}")
 
-            reassigned = off_loop(
-                lambda: key_client(scheduler).post(
-                    f"/v1/incidents/{incident.pk}/assign", {"assignee_ids": [str(scheduler.pk)]}, format="json"
-                )
+        reassigned = off_loop(
+            lambda: key_client(scheduler).post(
+                f"/v1/incidents/{incident.pk}/assign", {"assignee_ids": [str(scheduler.pk)]}, format="json"
             )
-            assert reassigned.status_code == 200, reassigned.content
-            detail = context.new_page()
-            detail.goto(f"{server.base_url}/incidents/{incident.pk}/?org={org.slug}")
-            activity = detail.locator(".activity").inner_text()
-            assert "(was Tina Tech)" in activity and str(tech.pk) not in activity
-            assert "CET" in detail.locator(".facts").inner_text()  # the org's zone, 24 h
-            screenshot(detail, f"incident-detail-{name}")
-            assert not errors, errors
-        finally:
-            browser.close()
+        )
+        assert reassigned.status_code == 200, reassigned.content
+        detail = context.new_page()
+        detail.goto(f"{server.base_url}/incidents/{incident.pk}/?org={org.slug}")
+        activity = detail.locator(".activity").inner_text()
+        assert "(was Tina Tech)" in activity and str(tech.pk) not in activity
+        assert "CET" in detail.locator(".facts").inner_text()  # the org's zone, 24 h
+        screenshot(detail, f"incident-detail-{name}")
+        assert not errors, errors
 
 
 def test_the_board_counts_and_shows_more_instead_of_truncating(org, make_member, monkeypatch):

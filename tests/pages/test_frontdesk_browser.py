@@ -10,7 +10,7 @@ from django.test import Client
 from apps.bookings.models import Booking
 from apps.orgs.models import Role
 from tests.bookings.factories import make_event_type
-from tests.browser import ARGS, BROWSER_TEST_MARKS, CHROMIUM, off_loop, screenshot
+from tests.browser import BROWSER_TEST_MARKS, browsing, off_loop, screenshot
 from tests.scheduling.factories import make_location, make_person, make_rule
 from tests.servers import asgi_server, server_env
 
@@ -31,7 +31,6 @@ def book(hour, email):
     "viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 900}], ids=["phone", "desktop"]
 )
 def test_frontdesk_finds_a_booking_by_email_and_cancels_it(org, make_member, viewport):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     org.timezone = "Europe/Berlin"
     org.save()
     location = make_location(org, name="Berlin office", tz="Europe/Berlin")
@@ -41,34 +40,25 @@ def test_frontdesk_finds_a_booking_by_email_and_cancels_it(org, make_member, vie
     book(9, "ann@example.test")
     book(10, "bob@example.test")
     scheduler = make_member(org, Role.SCHEDULER)
-    django_client = Client()
-    django_client.force_login(scheduler.user)
-    session_cookie = django_client.cookies["sessionid"].value
 
-    with asgi_server(server_env()) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport=viewport)
-            context.add_cookies([{"name": "sessionid", "value": session_cookie, "url": server.base_url}])
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server.base_url}/frontdesk/?org={org.slug}")
-            assert page.locator("tbody tr").count() == 2
-            assert "/book/host/visit" in page.locator(".event-types").inner_text()
-            assert "09:00 CET" in page.locator("tbody").inner_text()
-            screenshot(page, f"frontdesk-{viewport['width']}")
-            page.fill("input[name=email]", "bob@example.test")
-            page.click("button:has-text('Filter')")
-            page.wait_for_url("**email=bob%40example.test**")
-            assert page.locator("tbody tr").count() == 1 and "bob" in page.locator("tbody").inner_text()
-            page.click("button:has-text('Cancel')")
-            page.wait_for_selector("text=Cancelled the booking of bob.")
-            assert off_loop(lambda: Booking.objects.get(attendee_name="bob").status) == "cancelled"
-            assert off_loop(lambda: Booking.objects.get(attendee_name="ann").status) == "confirmed"
-            assert not errors, errors
-        finally:
-            browser.close()
+    with (
+        asgi_server(server_env()) as server,
+        browsing(server, scheduler.user, viewport=viewport) as (context, page, errors),
+    ):
+        page.goto(f"{server.base_url}/frontdesk/?org={org.slug}")
+        assert page.locator("tbody tr").count() == 2
+        assert "/book/host/visit" in page.locator(".event-types").inner_text()
+        assert "09:00 CET" in page.locator("tbody").inner_text()
+        screenshot(page, f"frontdesk-{viewport['width']}")
+        page.fill("input[name=email]", "bob@example.test")
+        page.click("button:has-text('Filter')")
+        page.wait_for_url("**email=bob%40example.test**")
+        assert page.locator("tbody tr").count() == 1 and "bob" in page.locator("tbody").inner_text()
+        page.click("button:has-text('Cancel')")
+        page.wait_for_selector("text=Cancelled the booking of bob.")
+        assert off_loop(lambda: Booking.objects.get(attendee_name="bob").status) == "cancelled"
+        assert off_loop(lambda: Booking.objects.get(attendee_name="ann").status) == "confirmed"
+        assert not errors, errors
 
 
 @pytest.mark.parametrize(
@@ -77,7 +67,6 @@ def test_frontdesk_finds_a_booking_by_email_and_cancels_it(org, make_member, vie
 def test_frontdesk_reschedules_to_a_free_time_of_the_event_type(org, make_member, viewport):
     """Reschedule offers the event type's free times (the public reschedule page's slot query)
     on a date strip, in the org's zone, whatever the browser's; a taken time is not offered."""
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     org.timezone = "Europe/Berlin"
     org.save()
     location = make_location(org, name="Berlin office", tz="Europe/Berlin")
@@ -87,54 +76,45 @@ def test_frontdesk_reschedules_to_a_free_time_of_the_event_type(org, make_member
     book(9, "ann@example.test")
     book(10, "bob@example.test")
     scheduler = make_member(org, Role.SCHEDULER)
-    django_client = Client()
-    django_client.force_login(scheduler.user)
-    session_cookie = django_client.cookies["sessionid"].value
 
-    with asgi_server(server_env()) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport=viewport, timezone_id="America/New_York")
-            context.add_cookies([{"name": "sessionid", "value": session_cookie, "url": server.base_url}])
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server.base_url}/frontdesk/?org={org.slug}&status=confirmed")
-            assert page.locator("input[type=datetime-local]").count() == 0  # no raw datetime field
-            page.click("a[aria-label='Reschedule the booking of ann']")
-            panel = page.locator("#reschedule-panel")
-            panel.locator("h2", has_text="Reschedule ann").wait_for(timeout=5_000)
-            assert "reschedule=" in page.url and "status=confirmed" in page.url  # filters kept
-            # Any date through the date field (a full page, the list's filters kept) ...
-            panel.locator("input[name=move_date]").fill((DAY + timedelta(days=1)).isoformat())
-            panel.locator("button", has_text="Show").click()
-            page.wait_for_url(f"**move_date={(DAY + timedelta(days=1)).isoformat()}**")
-            assert "status=confirmed" in page.url
-            panel = page.locator("#reschedule-panel")
-            # ... or a day of the strip (htmx, the panel alone).
-            panel.locator(".strip-nav[aria-label='Earlier days']").click()
-            panel.locator(f".strip-day[data-date='{DAY.isoformat()}']").wait_for(timeout=5_000)
-            panel.locator(f".strip-day[data-date='{DAY.isoformat()}']").click()
-            panel.locator(".day-heading", has_text=str(DAY.day)).wait_for(timeout=5_000)
-            page.wait_for_function(
-                f"document.querySelector('#reschedule-panel .strip-day.current')?.dataset.date === '{DAY.isoformat()}'"
-            )
-            times = [t.strip() for t in panel.locator("label.time").all_inner_texts()]
-            # 30-minute visits starting every 15 minutes 09:00-11:30 Berlin (not New York): ann's
-            # own 09:00 is free for her; nothing that overlaps bob's 10:00-10:30 is offered.
-            assert times == ["09:00", "09:15", "09:30", "10:30", "10:45", "11:00", "11:15", "11:30"], times
-            screenshot(page, f"frontdesk-reschedule-{viewport['width']}")
-            panel.locator("label.time", has_text="11:00").click()
-            panel.locator("button", has_text="Move booking").click()
-            page.wait_for_selector("text=Moved the booking of ann")
-            assert page.locator("#reschedule-panel section").count() == 0
-            moved = off_loop(lambda: Booking.objects.get(attendee_name="ann"))
-            assert moved.start_at == datetime.combine(DAY, time(11), tzinfo=BERLIN)
-            assert moved.status == "confirmed"
-            assert "11:00 CET" in page.locator(f"#booking-{moved.pk}").inner_text()
-            assert not errors, errors
-        finally:
-            browser.close()
+    with (
+        asgi_server(server_env()) as server,
+        browsing(server, scheduler.user, viewport=viewport, timezone_id="America/New_York") as (context, page, errors),
+    ):
+        page.goto(f"{server.base_url}/frontdesk/?org={org.slug}&status=confirmed")
+        assert page.locator("input[type=datetime-local]").count() == 0  # no raw datetime field
+        page.click("a[aria-label='Reschedule the booking of ann']")
+        panel = page.locator("#reschedule-panel")
+        panel.locator("h2", has_text="Reschedule ann").wait_for(timeout=5_000)
+        assert "reschedule=" in page.url and "status=confirmed" in page.url  # filters kept
+        # Any date through the date field (a full page, the list's filters kept) ...
+        panel.locator("input[name=move_date]").fill((DAY + timedelta(days=1)).isoformat())
+        panel.locator("button", has_text="Show").click()
+        page.wait_for_url(f"**move_date={(DAY + timedelta(days=1)).isoformat()}**")
+        assert "status=confirmed" in page.url
+        panel = page.locator("#reschedule-panel")
+        # ... or a day of the strip (htmx, the panel alone).
+        panel.locator(".strip-nav[aria-label='Earlier days']").click()
+        panel.locator(f".strip-day[data-date='{DAY.isoformat()}']").wait_for(timeout=5_000)
+        panel.locator(f".strip-day[data-date='{DAY.isoformat()}']").click()
+        panel.locator(".day-heading", has_text=str(DAY.day)).wait_for(timeout=5_000)
+        page.wait_for_function(
+            f"document.querySelector('#reschedule-panel .strip-day.current')?.dataset.date === '{DAY.isoformat()}'"
+        )
+        times = [t.strip() for t in panel.locator("label.time").all_inner_texts()]
+        # 30-minute visits starting every 15 minutes 09:00-11:30 Berlin (not New York): ann's
+        # own 09:00 is free for her; nothing that overlaps bob's 10:00-10:30 is offered.
+        assert times == ["09:00", "09:15", "09:30", "10:30", "10:45", "11:00", "11:15", "11:30"], times
+        screenshot(page, f"frontdesk-reschedule-{viewport['width']}")
+        panel.locator("label.time", has_text="11:00").click()
+        panel.locator("button", has_text="Move booking").click()
+        page.wait_for_selector("text=Moved the booking of ann")
+        assert page.locator("#reschedule-panel section").count() == 0
+        moved = off_loop(lambda: Booking.objects.get(attendee_name="ann"))
+        assert moved.start_at == datetime.combine(DAY, time(11), tzinfo=BERLIN)
+        assert moved.status == "confirmed"
+        assert "11:00 CET" in page.locator(f"#booking-{moved.pk}").inner_text()
+        assert not errors, errors
 
 
 def test_frontdesk_is_for_schedulers_and_reschedules(org, make_member):

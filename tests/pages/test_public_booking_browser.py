@@ -11,7 +11,7 @@ from django.test import Client
 
 from apps.bookings.models import Booking
 from tests.bookings.factories import make_event_type
-from tests.browser import ARGS, BROWSER_TEST_MARKS, CHROMIUM, off_loop, screenshot
+from tests.browser import BROWSER_TEST_MARKS, browsing, off_loop, screenshot
 from tests.scheduling.factories import make_location, make_person, make_rule
 from tests.servers import asgi_server, server_env
 
@@ -37,47 +37,41 @@ def expected_local(hour: int) -> str:
     "viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 900}], ids=["phone", "desktop"]
 )
 def test_book_and_cancel_in_the_customers_own_zone(event, viewport):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     name = viewport["width"]
-    with asgi_server(server_env()) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport=viewport, timezone_id="America/New_York")
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server.base_url}/book/host/visit/")  # README style: trailing slash
-            page.wait_for_url("**timezone=America%2FNew_York**")
-            assert page.locator("#tz-name").inner_text() == "America/New_York"
-            assert page.locator("#host-name").inner_text() == event.name
-            assert page.locator("#location-name").inner_text() == "Berlin office"
-            # Opens on the first day with free times, not tomorrow.
-            assert page.locator(".strip-day.current").get_attribute("data-date") == FREE_DAY.isoformat()
-            first = expected_local(9)
-            assert page.locator("label.time").first.inner_text().strip() == first
-            screenshot(page, f"book-{name}")
+    with (
+        asgi_server(server_env()) as server,
+        browsing(server, None, viewport=viewport, timezone_id="America/New_York") as (context, page, errors),
+    ):
+        page.goto(f"{server.base_url}/book/host/visit/")  # README style: trailing slash
+        page.wait_for_url("**timezone=America%2FNew_York**")
+        assert page.locator("#tz-name").inner_text() == "America/New_York"
+        assert page.locator("#host-name").inner_text() == event.name
+        assert page.locator("#location-name").inner_text() == "Berlin office"
+        # Opens on the first day with free times, not tomorrow.
+        assert page.locator(".strip-day.current").get_attribute("data-date") == FREE_DAY.isoformat()
+        first = expected_local(9)
+        assert page.locator("label.time").first.inner_text().strip() == first
+        screenshot(page, f"book-{name}")
 
-            page.locator("label.time").first.click()
-            page.fill("#id_attendee_name", "Ann")
-            page.fill("#id_attendee_email", "ann@example.test")
-            page.click("button:has-text('Book')")
-            page.wait_for_selector("#booked-time")
-            booked = page.locator("#booked-time").inner_text()
-            assert booked.startswith(FREE_DAY.strftime("%a %-d %b %Y").replace(" 0", " ")) and f"{first} E" in booked
-            screenshot(page, f"booked-{name}")
-            booking = off_loop(lambda: Booking.objects.get())
-            assert booking.timezone == "America/New_York"
+        page.locator("label.time").first.click()
+        page.fill("#id_attendee_name", "Ann")
+        page.fill("#id_attendee_email", "ann@example.test")
+        page.click("button:has-text('Book')")
+        page.wait_for_selector("#booked-time")
+        booked = page.locator("#booked-time").inner_text()
+        assert booked.startswith(FREE_DAY.strftime("%a %-d %b %Y").replace(" 0", " ")) and f"{first} E" in booked
+        screenshot(page, f"booked-{name}")
+        booking = off_loop(lambda: Booking.objects.get())
+        assert booking.timezone == "America/New_York"
 
-            cancel_href = page.locator("a", has_text="Cancel").get_attribute("href")
-            page.goto(server.base_url + "/book/" + cancel_href.split("/book/", 1)[1])  # PUBLIC_BASE_URL differs
-            assert page.locator("h1").inner_text() == "Cancel your booking"
-            page.click("button:has-text('Cancel booking')")
-            page.wait_for_selector("h1:has-text('Booking cancelled')")
-            assert page.locator("form button:has-text('Cancel booking')").count() == 0
-            screenshot(page, f"cancelled-{name}")
-            assert not errors, errors
-        finally:
-            browser.close()
+        cancel_href = page.locator("a", has_text="Cancel").get_attribute("href")
+        page.goto(server.base_url + "/book/" + cancel_href.split("/book/", 1)[1])  # PUBLIC_BASE_URL differs
+        assert page.locator("h1").inner_text() == "Cancel your booking"
+        page.click("button:has-text('Cancel booking')")
+        page.wait_for_selector("h1:has-text('Booking cancelled')")
+        assert page.locator("form button:has-text('Cancel booking')").count() == 0
+        screenshot(page, f"cancelled-{name}")
+        assert not errors, errors
 
 
 def test_the_email_shows_the_customers_zone_and_a_readable_subject(event):

@@ -1,12 +1,11 @@
 """The daily schedule board in a real browser: drag unassigned work onto a person; then
 optimize (progress, proposal), accept, publish — each step saved through the API's rev."""
 
-import pytest
 from django.test import Client
 
 from apps.planning.models import DailySchedule
 from apps.scheduling.models import ScheduleEntry
-from tests.browser import ARGS, BROWSER_TEST_MARKS, CHROMIUM, off_loop
+from tests.browser import BROWSER_TEST_MARKS, browsing, off_loop
 from tests.factories import MembershipFactory
 from tests.planning.factories import BERLIN, make_incident
 from tests.servers import asgi_server, server_env
@@ -34,56 +33,50 @@ def test_page_renders_for_frontdesk_and_refuses_members(plan):
 
 
 def test_drag_then_optimize_accept_publish(plan):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     dragged = make_incident(plan.org, title="Drag me", skills=["gas"])
     make_incident(plan.org, title="Optimize me", skills=["electric"])
     scheduler = MembershipFactory(org=plan.org, role="scheduler")
     DailySchedule.objects.create(org=plan.org, date=plan.day)
-    django_client = Client()
-    django_client.force_login(scheduler.user)
-    cookie = django_client.cookies["sessionid"].value
 
-    with asgi_server(server_env()) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Berlin")
-            context.add_cookies([{"name": "sessionid", "value": cookie, "url": server.base_url}])
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server.base_url}/planning/{plan.day.isoformat()}/?org={plan.org.slug}")
+    with (
+        asgi_server(server_env()) as server,
+        browsing(server, scheduler.user, viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Berlin") as (
+            context,
+            page,
+            errors,
+        ),
+    ):
+        page.goto(f"{server.base_url}/planning/{plan.day.isoformat()}/?org={plan.org.slug}")
 
-            # 1. drag the unassigned job onto the gas fitter's lane, around 10:00
-            lane = page.locator(f".lane[data-person='{plan.gas.pk}']")
-            box = lane.bounding_box()
-            x = box["width"] * (10 - 6) / 15  # the lane spans 06:00–21:00
-            page.drag_and_drop(
-                f"li.demand[data-ref='incident:{dragged.pk}']",
-                f".lane[data-person='{plan.gas.pk}']",
-                target_position={"x": x, "y": box["height"] / 2},
-            )
-            page.locator(f".lane[data-person='{plan.gas.pk}'] .assignment").wait_for(timeout=10_000)
-            assignment = off_loop(lambda: DailySchedule.objects.get(org=plan.org).assignments.get())
-            assert (assignment.person_id, assignment.incident_id) == (plan.gas.pk, dragged.pk)
-            assert assignment.start.astimezone(BERLIN).hour == 10
-            assert page.locator("#schedule-rev").text_content() == "2"
+        # 1. drag the unassigned job onto the gas fitter's lane, around 10:00
+        lane = page.locator(f".lane[data-person='{plan.gas.pk}']")
+        box = lane.bounding_box()
+        x = box["width"] * (10 - 6) / 15  # the lane spans 06:00–21:00
+        page.drag_and_drop(
+            f"li.demand[data-ref='incident:{dragged.pk}']",
+            f".lane[data-person='{plan.gas.pk}']",
+            target_position={"x": x, "y": box["height"] / 2},
+        )
+        page.locator(f".lane[data-person='{plan.gas.pk}'] .assignment").wait_for(timeout=10_000)
+        assignment = off_loop(lambda: DailySchedule.objects.get(org=plan.org).assignments.get())
+        assert (assignment.person_id, assignment.incident_id) == (plan.gas.pk, dragged.pk)
+        assert assignment.start.astimezone(BERLIN).hour == 10
+        assert page.locator("#schedule-rev").text_content() == "2"
 
-            # 2. optimize: progress, then the proposal; accept it
-            page.locator("#optimize").click()
-            page.locator("#accept-proposal").wait_for(timeout=30_000)
-            assert "Optimized" in page.locator("#optimize-status").text_content()
-            assert page.locator("tr.proposed").count() == 2
-            page.locator("#accept-proposal").click()
-            page.wait_for_function("document.getElementById('schedule-rev').textContent === '3'", timeout=10_000)
-            assert page.locator(".assignment").count() == 2
+        # 2. optimize: progress, then the proposal; accept it
+        page.locator("#optimize").click()
+        page.locator("#accept-proposal").wait_for(timeout=30_000)
+        assert "Optimized" in page.locator("#optimize-status").text_content()
+        assert page.locator("tr.proposed").count() == 2
+        page.locator("#accept-proposal").click()
+        page.wait_for_function("document.getElementById('schedule-rev').textContent === '3'", timeout=10_000)
+        assert page.locator(".assignment").count() == 2
 
-            # 3. publish: entries written for both people
-            page.locator("#publish").click()
-            page.wait_for_function(
-                "document.getElementById('schedule-status').textContent.trim() === 'published'", timeout=10_000
-            )
-            entries = off_loop(lambda: ScheduleEntry.objects.filter(org=plan.org, incident__isnull=False).count())
-            assert entries == 2
-            assert not errors, errors
-        finally:
-            browser.close()
+        # 3. publish: entries written for both people
+        page.locator("#publish").click()
+        page.wait_for_function(
+            "document.getElementById('schedule-status').textContent.trim() === 'published'", timeout=10_000
+        )
+        entries = off_loop(lambda: ScheduleEntry.objects.filter(org=plan.org, incident__isnull=False).count())
+        assert entries == 2
+        assert not errors, errors
