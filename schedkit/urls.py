@@ -2,16 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import (
-    SpectacularJSONAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerView,
-    SpectacularYAMLAPIView,
-)
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from apps.accounts import views as account_views
 from apps.orgs import views as org_views
 from schedkit.api.problems import api_not_found
+from schedkit.api.schema import SchemaJSONView, SchemaYAMLView
 from schedkit.ops import views as ops_views
 
 api_v1 = [
@@ -40,8 +36,8 @@ admin_api_v1 = [
 urlpatterns = [
     path("v1/", include(api_v1)),
     path("admin/v1/", include(admin_api_v1)),
-    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-json"),
-    path("openapi.yaml", SpectacularYAMLAPIView.as_view(), name="openapi-yaml"),
+    path("openapi.json", SchemaJSONView.as_view(), name="openapi-json"),
+    path("openapi.yaml", SchemaYAMLView.as_view(), name="openapi-yaml"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-json"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-json"), name="redoc"),
     path("healthz", ops_views.healthz, name="healthz"),

@@ -1,9 +1,13 @@
 import re
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 import yaml
 from django.core.management import call_command
 from rest_framework.test import APIClient
+
+from tests.servers import asgi_server, server_env
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +48,17 @@ def test_docs_pages_use_local_assets_only(path):
     for source in sources:
         if source.startswith("/static/"):
             assert APIClient().get(source).status_code == 200, source
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_first_schema_requests_at_once_on_a_fresh_process_all_answer_200():
+    """drf-spectacular builds the schema with process-wide state (settings patched for the
+    request, extensions that swap their target's dotted path for the class on first use): two
+    first requests at once in one server process raced, and one answered 500 ('NoneType' object
+    has no attribute 'startswith') — the fuzz run's two halves found it by loading the schema
+    together."""
+    paths = ["/openapi.json", "/openapi.yaml"] * 4
+    with asgi_server(server_env()) as server, ThreadPoolExecutor(len(paths)) as pool:
+        statuses = list(pool.map(lambda p: httpx.get(server.base_url + p, timeout=60).status_code, paths))
+    assert statuses == [200] * len(paths)

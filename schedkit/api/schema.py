@@ -1,9 +1,12 @@
 """OpenAPI: every operation documents its problem+json errors, and the schema says what
 validation accepts (time zones as an enum, SSE frames as what a client parses)."""
 
+import threading
 import zoneinfo
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SCHEMA_KWARGS, SpectacularJSONAPIView, SpectacularYAMLAPIView
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -149,3 +152,26 @@ class ApiKeyAuthScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "sk_live_…",
             "description": "API key; also accepted as the X-API-Key header.",
         }
+
+
+_SCHEMA_BUILD = threading.Lock()
+
+
+class _OneBuildAtATime:
+    """drf-spectacular builds the schema with process-wide state (settings patched for the
+    request, extensions that swap their target's dotted path for the class on first use): two
+    first requests at once in one process raced and one answered 500. Schema requests are rare;
+    they take turns."""
+
+    @extend_schema(**SCHEMA_KWARGS)  # documented as drf-spectacular documents its own view
+    def get(self, request, *args, **kwargs):
+        with _SCHEMA_BUILD:
+            return super().get(request, *args, **kwargs)
+
+
+class SchemaJSONView(_OneBuildAtATime, SpectacularJSONAPIView):
+    pass
+
+
+class SchemaYAMLView(_OneBuildAtATime, SpectacularYAMLAPIView):
+    pass
