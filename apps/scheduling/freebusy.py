@@ -13,6 +13,7 @@ calendar code. A source is `fn(*, org, people, start, end) -> {person_id: [Inter
 Query count is independent of the number of people: people (unless given), rules, the
 entry masters with their assignees and overrides, and one query per registered source."""
 
+import functools
 import zoneinfo
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -22,8 +23,7 @@ from operator import attrgetter
 from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import Exists, FloatField, OuterRef, Q, TextField
-from django.db.models.functions import Cast, Extract
+from django.db.models import Exists, OuterRef, Q
 
 from apps.scheduling import recurrence
 from apps.scheduling.availability import day_windows
@@ -189,59 +189,90 @@ class PersonTime:
         return any(i.start <= at < i.end for i in self.available) or any(i.start <= at < i.end for i in self.on_call)
 
 
-def _from_epoch(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+def _instant(value) -> datetime | None:
+    """An instant as a row brings it: epoch seconds (PostgreSQL) or a datetime (elsewhere)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(value, UTC)
 
 
-def _same(value):
-    return value
-
-
-def _light(qs, *, instants=(), ids=()):
-    """`qs` with columns that load cheaply, the column name for each field and the two
-    converters back (instant, id). On PostgreSQL instants come as epoch seconds (Django's
-    timestamptz loader parses text in Python, ~10x dearer) and ids as text (no UUID object
-    made only to be formatted again); elsewhere the columns as they are, ids made str."""
-    if connection.vendor != "postgresql":
-        return qs, {n: n for n in (*instants, *ids)}, _same, str
-    annotations = {f"{n}_ts": Cast(Extract(n, "epoch"), FloatField()) for n in instants}
-    annotations |= {f"{n}_text": Cast(n, TextField()) for n in ids}
-    columns = {n: f"{n}_ts" for n in instants} | {n: f"{n}_text" for n in ids}
-    return qs.annotate(**annotations), columns, _from_epoch, _same
+# The masters that may reach the window for the wanted people (`ScheduleEntry.objects
+# .overlapping` and an assignment of one of them, on the series or on one of its overrides),
+# each with its wanted assignees and its overrides near the window (with theirs) folded into
+# the row: one statement, instants as epoch seconds, ids as text, the people one array.
+_ENTRIES, _OVERRIDES = ScheduleEntry._meta.db_table, ScheduleOverride._meta.db_table
+_ASSIGNED = ScheduleEntry.assignees.through._meta.db_table
+_OVERRIDE_ASSIGNED = ScheduleOverride.assignees.through._meta.db_table
+_ENTRY_SQL = f"""
+SELECT e.id::text, extract(epoch FROM e.start)::float8, extract(epoch FROM e."end")::float8,
+       e.rrule, e.timezone, extract(epoch FROM e.series_end)::float8, e.status, e.kind, e.title,
+       ARRAY(SELECT a.membership_id::text FROM {_ASSIGNED} a
+             WHERE a.scheduleentry_id = e.id AND a.membership_id = ANY(%(wanted)s::uuid[])),
+       (SELECT json_agg(json_build_array(
+                   extract(epoch FROM o.original_start)::float8, o.cancelled,
+                   extract(epoch FROM o.start)::float8, extract(epoch FROM o."end")::float8,
+                   o.status, o.title,
+                   ARRAY(SELECT oa.membership_id::text FROM {_OVERRIDE_ASSIGNED} oa
+                         WHERE oa.scheduleoverride_id = o.id AND oa.membership_id = ANY(%(wanted)s::uuid[]))))
+          FROM {_OVERRIDES} o
+         WHERE o.master_id = e.id
+           AND ((o.original_start >= %(near)s AND o.original_start < %(end)s)
+                OR (NOT o.cancelled AND o.start < %(end)s AND o."end" > %(start)s)))
+  FROM {_ENTRIES} e
+ WHERE e.org_id = %(org)s
+   AND ((e.rrule = '' AND e.start < %(end)s AND e."end" > %(start)s)
+        OR (e.rrule <> '' AND e.start < %(end)s AND (e.series_end IS NULL OR e.series_end > %(start)s))
+        OR EXISTS (SELECT 1 FROM {_OVERRIDES} m
+                    WHERE m.master_id = e.id AND NOT m.cancelled AND m.start < %(end)s AND m."end" > %(start)s))
+   AND (EXISTS (SELECT 1 FROM {_ASSIGNED} a
+                 WHERE a.scheduleentry_id = e.id AND a.membership_id = ANY(%(wanted)s::uuid[]))
+        OR EXISTS (SELECT 1 FROM {_OVERRIDE_ASSIGNED} oa JOIN {_OVERRIDES} o ON o.id = oa.scheduleoverride_id
+                    WHERE o.master_id = e.id AND oa.membership_id = ANY(%(wanted)s::uuid[])))
+"""
 
 
 def _entry_rows(*, org, start, end, wanted: Collection) -> list:
-    """The masters that may reach the window for these people, as light rows (no model
-    instances: a week of 50 busy people is a thousand masters): four queries, whose size
-    does not depend on how many masters there are (no id lists), and only the wanted
-    people's assignments. Each row is (master, overrides, wanted assignee ids); an override
-    carries `assignee_keys`, its wanted assignee ids. Every id is a str. (`wanted` as UUIDs
-    spares the ORM parsing each of them once per IN list.)"""
+    """The masters that may reach the window for these people, as plain rows (no model
+    instances: a week of 50 busy people is a thousand masters): (id, start, end, rrule,
+    timezone, series_end, status, kind, title, wanted assignee ids, overrides), each override
+    (original_start, cancelled, start, end, status, title, wanted assignee ids), ids as str,
+    instants as `_instant` reads them. On PostgreSQL one hand-written statement (no ORM
+    building or compiling per call, nothing parsed in Python); elsewhere four ORM queries."""
+    if connection.vendor != "postgresql":
+        return _entry_rows_orm(org=org, start=start, end=end, wanted=wanted)
+    params = {
+        "org": org.pk,
+        "start": start,
+        "end": end,
+        "near": start - MAX_DURATION,
+        "wanted": "{" + ",".join(str(w) for w in wanted) + "}",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ENTRY_SQL, params)
+        return cursor.fetchall()
+
+
+def _entry_rows_orm(*, org, start, end, wanted: Collection) -> list:
+    """`_entry_rows` through the ORM: four queries whose size does not depend on how many
+    masters there are (no id lists), and only the wanted people's assignments."""
     wanted = id_set(wanted)
     through = ScheduleEntry.assignees.through.objects
     override_through = ScheduleOverride.assignees.through.objects
     mine = through.filter(scheduleentry_id=OuterRef("pk"), membership_id__in=wanted)
     moved_to_me = override_through.filter(scheduleoverride__master_id=OuterRef("pk"), membership_id__in=wanted)
     masters_qs = ScheduleEntry.objects.filter(org=org).overlapping(start, end)
-    qs, col, at, key = _light(
-        masters_qs.filter(Exists(mine) | Exists(moved_to_me)).order_by(),
-        instants=("start", "end", "series_end"),
-        ids=("id",),
-    )
     rows = list(
-        qs.values_list(
-            col["id"], col["start"], col["end"], "rrule", "timezone", col["series_end"], "status", "kind", "title"
-        )
+        masters_qs.filter(Exists(mine) | Exists(moved_to_me))
+        .order_by()
+        .values_list("id", "start", "end", "rrule", "timezone", "series_end", "status", "kind", "title")
     )
     if not rows:
         return []
     assignees: dict = {}
-    a_qs, a_col, _at, _key = _light(
-        through.filter(membership_id__in=wanted, scheduleentry__in=masters_qs.order_by().values("pk")).order_by(),
-        ids=("scheduleentry_id", "membership_id"),
-    )
-    for entry_id, membership_id in a_qs.values_list(a_col["scheduleentry_id"], a_col["membership_id"]):
-        assignees.setdefault(key(entry_id), []).append(key(membership_id))
+    for entry_id, membership_id in through.filter(
+        membership_id__in=wanted, scheduleentry__in=masters_qs.order_by().values("pk")
+    ).values_list("scheduleentry_id", "membership_id"):
+        assignees.setdefault(str(entry_id), []).append(str(membership_id))
     # Overrides near the window of the masters these people may meet (the masters' own
     # criterion, without the window: a row whose master is not in `rows` is never read).
     near = Q(original_start__gte=start - MAX_DURATION, original_start__lt=end) | Q(
@@ -252,55 +283,59 @@ def _entry_rows(*, org, start, end, wanted: Collection) -> list:
     overrides_qs = ScheduleOverride.objects.filter(near, master__org=org).filter(
         Exists(mine_master) | Exists(moved_master)
     )
-    o_qs, o_col, _at, _key = _light(
-        overrides_qs.order_by(), instants=("original_start", "start", "end"), ids=("id", "master_id")
-    )
+    override_keys: dict = {}
+    for override_id, membership_id in override_through.filter(
+        membership_id__in=wanted, scheduleoverride__in=overrides_qs.order_by().values("pk")
+    ).values_list("scheduleoverride_id", "membership_id"):
+        override_keys.setdefault(override_id, []).append(str(membership_id))
     overrides: dict = {}
-    by_id = {}
-    for pk, master_id, original, cancelled, o_start, o_end, o_status, o_title in o_qs.values_list(
-        o_col["id"], o_col["master_id"], o_col["original_start"], "cancelled", o_col["start"], o_col["end"], "status",
-        "title",
-    ):  # fmt: skip
-        override = SimpleNamespace(
-            original_start=at(original),
+    for pk, master_id, *values in overrides_qs.order_by().values_list(
+        "id", "master_id", "original_start", "cancelled", "start", "end", "status", "title"
+    ):
+        overrides.setdefault(str(master_id), []).append((*values, override_keys.get(pk, [])))
+    return [(str(pk), *values, assignees.get(str(pk), []), overrides.get(str(pk))) for pk, *values in rows]
+
+
+@functools.lru_cache(maxsize=10_000)
+def _master_intervals(master: tuple, overrides: tuple, window_start: datetime, window_end: datetime) -> tuple:
+    """The busy or on-duty intervals of one master's occurrences in the window, each with the
+    position of the override that made it (-1: a plain occurrence, the series' assignees):
+    (Interval, position) pairs, cancelled ones left out. Keyed by the row's values (every
+    value the result depends on, as `_entry_rows` read them this call): a write changes the
+    key, so the next call sees it; an `Interval` is frozen, so calls share them safely."""
+    pk, m_start, m_end, rrule, zone, series_end, status, kind, title = master
+    row = SimpleNamespace(
+        pk=pk,
+        start=_instant(m_start),
+        end=_instant(m_end),
+        rrule=rrule,
+        timezone=zone,
+        series_end=_instant(series_end),
+        notes="",
+    )
+    exceptions = [
+        SimpleNamespace(
+            original_start=_instant(original),
             cancelled=cancelled,
-            start=at(o_start),
-            end=at(o_end),
+            start=_instant(o_start),
+            end=_instant(o_end),
             status=o_status,
             title=o_title,
             notes="",
-            assignee_keys=[],
+            position=position,
         )
-        by_id[key(pk)] = override
-        overrides.setdefault(key(master_id), []).append(override)
-    if by_id:
-        oa_qs, oa_col, _at, _key = _light(
-            override_through.filter(
-                membership_id__in=wanted, scheduleoverride__in=overrides_qs.order_by().values("pk")
-            ).order_by(),
-            ids=("scheduleoverride_id", "membership_id"),
-        )
-        for override_id, membership_id in oa_qs.values_list(oa_col["scheduleoverride_id"], oa_col["membership_id"]):
-            override = by_id.get(key(override_id))
-            if override is not None:
-                override.assignee_keys.append(key(membership_id))
-    masters = []
-    for pk, m_start, m_end, rrule, zone, m_series_end, status, kind, title in rows:
-        pk = key(pk)
-        master = SimpleNamespace(
-            pk=pk,
-            start=at(m_start),
-            end=at(m_end),
-            rrule=rrule,
-            timezone=zone,
-            series_end=at(m_series_end),
-            status=status,
-            kind=kind,
-            title=title,
-            notes="",
-        )
-        masters.append((master, overrides.get(pk, ()), assignees.get(pk, ())))
-    return masters
+        for position, (original, cancelled, o_start, o_end, o_status, o_title) in enumerate(overrides)
+    ]
+    source = "on_call" if kind == EntryKind.ON_CALL else "entry"
+    found = []
+    for ident, _original, i_start, i_end, override in recurrence.spans(row, exceptions, window_start, window_end):
+        if override is None:
+            i_title, i_status, position = title, status, -1
+        else:
+            i_title, i_status, position = override.title or title, override.status or status, override.position
+        if i_status != Status.CANCELLED:
+            found.append((Interval(i_start, i_end, source, ident, pk, i_title, i_status), position))
+    return tuple(found)
 
 
 def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict, dict]:
@@ -309,27 +344,19 @@ def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict,
     on_call: dict[str, list[Interval]] = {}
     if not membership_ids:
         return busy, on_call
-    cancelled = Status.CANCELLED
-    for master, overrides, keys in _entry_rows(org=org, start=start, end=end, wanted=list(membership_ids)):
-        master_id = master.pk  # a str
-        if master_id in exclude_refs:
-            continue
-        is_on_call = master.kind == EntryKind.ON_CALL
-        source = "on_call" if is_on_call else "entry"
-        target = on_call if is_on_call else busy
+    on_call_kind = EntryKind.ON_CALL
+    for *master, keys, overrides in _entry_rows(org=org, start=start, end=end, wanted=list(membership_ids)):
         if not keys and not overrides:
             continue  # none of these people on it (it is here for an override moved away)
-        m_title, m_status = master.title, master.status
-        for ident, _original, i_start, i_end, override in recurrence.spans(master, overrides, start, end):
-            if override is None:
-                who, title, status = keys, m_title, m_status
-            else:
-                who = override.assignee_keys
-                title = override.title or m_title
-                status = override.status or m_status
-            if not who or status == cancelled or ident in exclude_refs:
+        if master[0] in exclude_refs:
+            continue
+        target = on_call if master[7] == on_call_kind else busy
+        overrides = overrides or ()
+        pieces = _master_intervals(tuple(master), tuple(tuple(o[:6]) for o in overrides), start, end)
+        for interval, position in pieces:
+            who = keys if position < 0 else overrides[position][6]
+            if not who or interval.ref in exclude_refs:
                 continue
-            interval = Interval(i_start, i_end, source, ident, master_id, title, status)
             for key in who:
                 bucket = target.get(key)
                 if bucket is None:
