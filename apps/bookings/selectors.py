@@ -6,6 +6,7 @@ their busy time from `apps.scheduling.freebusy` (entries, bookings and live hold
 their buffers, every registered source), within the minimum notice, booking window and
 per-day limit. A constant number of queries whatever the bookings and entries."""
 
+import functools
 import hashlib
 import random
 import zoneinfo
@@ -99,19 +100,39 @@ def team_event_type(*, org_slug: str, team_slug: str, slug: str) -> EventType:
 ZERO = timedelta(0)
 
 
-def _from_epoch(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
+def _instant(value) -> datetime:
+    """Epoch seconds (the PostgreSQL query) or a datetime (the ORM elsewhere) as a datetime."""
+    return value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
 
 
 def _same(value):
     return value
 
 
-# Active bookings and live holds of the given people in the window, with their event
-# type's buffers: instants as epoch seconds, ids as text, the people one array parameter.
+@functools.lru_cache(maxsize=20_000)
+def _busy_interval(pk, status, group, start_at, end_at, before, after) -> Interval:
+    """One booking row's busy interval, kept by the row's values (a changed booking is a new
+    key; an `Interval` is frozen, so calls share it). Whether a hold is still live is decided
+    by the query of every call, never here."""
+    return Interval(
+        _instant(start_at),
+        _instant(end_at),
+        "hold" if status == Booking.Status.HELD else "booking",
+        ref=pk,
+        title="Booking",
+        status=status,
+        group=group,
+        pad_before=timedelta(minutes=before) if before else ZERO,
+        pad_after=timedelta(minutes=after) if after else ZERO,
+    )
+
+
+# Active bookings and live holds of the given people in the window, with their event type's
+# buffers: instants as epoch seconds (`date_part`: a float8, where `extract` makes a numeric),
+# ids as text, the people one array parameter.
 _BUSY_SQL = f"""
 SELECT b.id::text, b.person_id::text, b.status, b.seat_group,
-       extract(epoch FROM b.start_at)::float8, extract(epoch FROM b.end_at)::float8,
+       date_part('epoch', b.start_at), date_part('epoch', b.end_at),
        t.buffer_before_minutes, t.buffer_after_minutes
   FROM {Booking._meta.db_table} b LEFT JOIN {EventType._meta.db_table} t ON t.id = b.event_type_id
  WHERE b.org_id = %(org)s AND b.person_id = ANY(%(people)s::uuid[]) AND b.status = ANY(%(active)s)
@@ -142,7 +163,6 @@ def booking_busy(*, org, people, start, end) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(_BUSY_SQL, params)
             rows = cursor.fetchall()
-        at = _from_epoch
     else:
         rows = (
             Booking.objects.filter(
@@ -159,31 +179,11 @@ def booking_busy(*, org, people, start, end) -> dict:
                 "event_type__buffer_before_minutes", "event_type__buffer_after_minutes",
             )
         )  # fmt: skip
-        at = _same
         person_of = _same
     found: dict = {}
-    minutes = {}  # buffer lengths as timedeltas, made once per distinct value
     for pk, person, status, group, start_at, end_at, before, after in rows:
+        interval = _busy_interval(str(pk), status, group, start_at, end_at, before, after)
         person_id = person_of(person)
-        if before:
-            pad_before = minutes.get(before) or minutes.setdefault(before, timedelta(minutes=before))
-        else:
-            pad_before = ZERO
-        if after:
-            pad_after = minutes.get(after) or minutes.setdefault(after, timedelta(minutes=after))
-        else:
-            pad_after = ZERO
-        interval = Interval(
-            at(start_at),
-            at(end_at),
-            "hold" if status == held else "booking",
-            ref=str(pk),
-            title="Booking",
-            status=status,
-            group=group,
-            pad_before=pad_before,
-            pad_after=pad_after,
-        )
         bucket = found.get(person_id)
         if bucket is None:
             found[person_id] = [interval]
