@@ -428,8 +428,13 @@ def _source_time(*, org, people: list[Person], start, end, exclude_refs, sources
         if sources is not None and name not in sources:
             continue
         for person_id, intervals in fn(org=org, people=people, start=start, end=end).items():
-            kept = [i for i in intervals if i.ref not in exclude_refs and i.parent not in exclude_refs]
-            found.setdefault(person_id, []).extend(kept)
+            if exclude_refs:
+                intervals = [i for i in intervals if i.ref not in exclude_refs and i.parent not in exclude_refs]
+            bucket = found.get(person_id)
+            if bucket is None:
+                found[person_id] = list(intervals)
+            else:
+                bucket.extend(intervals)
     return found
 
 
