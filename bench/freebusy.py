@@ -9,9 +9,10 @@ and 50 people: it must not grow), and beside it the bare reference of the same p
 indexed primary-key query — so the figure reads as "N bare queries' worth".
 
 Goal (issue 11): p99 ≤ 30 ms for 50 people over a week; queries independent of people.
-Last measured (bench/README.md, Free/busy): not met — p50 395.8 / p99 850.0 ms, ×319.4 /
-×204.8 the bare query, at load average 10.5 on 2 cores; side by side with the code before,
-CPU per call 122–131 ms → 64–76 ms; 7 queries for 1, 10 and 50 people.
+Last measured (bench/README.md, Free/busy, session 3): p50 142.0 / p99 416.7 ms, ×56.3 /
+×52.3 the bare query, at load average 8–10 on 2 cores (not judged: the quiet re-run decides);
+side by side with the code before, CPU per call min 107–112 ms → 32 ms; 4 queries for 1, 10
+and 50 people.
 """
 
 import os

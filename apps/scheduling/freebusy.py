@@ -13,6 +13,7 @@ calendar code. A source is `fn(*, org, people, start, end) -> {person_id: [Inter
 Query count is independent of the number of people: people (unless given), rules, the
 entry masters with their assignees and overrides, and one query per registered source."""
 
+import functools
 import zoneinfo
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -22,8 +23,7 @@ from operator import attrgetter
 from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import Exists, FloatField, OuterRef, Q, TextField
-from django.db.models.functions import Cast, Extract
+from django.db.models import Exists, OuterRef, Q
 
 from apps.scheduling import recurrence
 from apps.scheduling.availability import day_windows
@@ -108,30 +108,87 @@ class Interval:
 
 
 def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    out: list[list[datetime]] = []
+    out = []
+    last_start = last_end = None
     for start, end in sorted(intervals):
-        if out and start <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], end)
-        else:
-            out.append([start, end])
-    return [(s, e) for s, e in out]
+        if last_end is not None and start <= last_end:
+            if end > last_end:
+                last_end = end
+            continue
+        if last_end is not None:
+            out.append((last_start, last_end))
+        last_start, last_end = start, end
+    if last_end is not None:
+        out.append((last_start, last_end))
+    return out
 
 
 def _subtract(windows: list[tuple[datetime, datetime]], holes: list[tuple[datetime, datetime]]):
+    """Merged, sorted `windows` less merged, sorted `holes`, in one pass over both (a hole
+    may reach into the next window, so each window starts from the first hole not before it)."""
     out = []
+    first, count = 0, len(holes)
     for start, end in windows:
+        while first < count and holes[first][1] <= start:
+            first += 1
         cursor = start
-        for h_start, h_end in holes:
-            if h_end <= cursor or h_start >= end:
-                continue
+        at = first
+        while at < count:
+            h_start, h_end = holes[at]
+            if h_start >= end:
+                break
             if h_start > cursor:
                 out.append((cursor, h_start))
-            cursor = max(cursor, h_end)
+            if h_end > cursor:
+                cursor = h_end
             if cursor >= end:
                 break
+            at += 1
         if cursor < end:
             out.append((cursor, end))
     return out
+
+
+# Every field of a rule, for a key that changes with any of them (see `_available`).
+_RULE_FIELDS = tuple(f.attname for f in AvailabilityRule._meta.concrete_fields)
+
+
+class _Rules:
+    """A person's effective rules as a cache key: equal when every field of every rule is."""
+
+    __slots__ = ("rules", "key", "_hash")
+
+    def __init__(self, rules: list[AvailabilityRule]):
+        self.rules = rules
+        self.key = tuple(
+            tuple(tuple(v) if isinstance(v, list) else v for v in (getattr(r, name) for name in _RULE_FIELDS))
+            for r in rules
+        )
+        self._hash = hash(self.key)
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return isinstance(other, _Rules) and self.key == other.key
+
+
+@functools.lru_cache(maxsize=4_096)
+def _available(tz_name: str, start: datetime, end: datetime, zones: tuple, rules: _Rules) -> tuple:
+    """`PersonTime.available` of these rules, zone and window (`zones`: the window bounds'
+    tzinfos, which clipped windows keep). Keyed by values only, as the expansion cache of
+    `recurrence`: a changed rule is a new key, so the next call sees it."""
+    tz = zoneinfo.ZoneInfo(tz_name)
+    day = start.astimezone(tz).date() - timedelta(days=1)
+    last = end.astimezone(tz).date()
+    opened, closed = [], []
+    while day <= last:
+        windows, shut = day_windows(rules.rules, day, tz)
+        opened += [(s, e) for s, e, _rule in windows]
+        closed += shut
+        day += timedelta(days=1)
+    spans = _subtract(_merge(opened), _merge(closed))
+    return tuple(Interval(max(s, start), min(e, end), "availability") for s, e in spans if s < end and e > start)
 
 
 @dataclass
@@ -148,21 +205,8 @@ class PersonTime:
         """Availability-rule windows inside the window, in the person's own zone (DST-true)."""
         if not self.rules:
             return []  # (on-call people without rules: a ranking asks hundreds)
-        tz = zoneinfo.ZoneInfo(self.person.tz_name)
-        day = self.start.astimezone(tz).date() - timedelta(days=1)
-        last = self.end.astimezone(tz).date()
-        opened, closed = [], []
-        while day <= last:
-            windows, shut = day_windows(self.rules, day, tz)
-            opened += [(s, e) for s, e, _rule in windows]
-            closed += shut
-            day += timedelta(days=1)
-        spans = _subtract(_merge(opened), _merge(closed))
-        return [
-            Interval(max(s, self.start), min(e, self.end), "availability")
-            for s, e in spans
-            if s < self.end and e > self.start
-        ]
+        zones = (self.start.tzinfo, self.end.tzinfo)
+        return list(_available(self.person.tz_name, self.start, self.end, zones, _Rules(self.rules)))
 
     @cached_property
     def free(self) -> list[Interval]:
@@ -189,59 +233,102 @@ class PersonTime:
         return any(i.start <= at < i.end for i in self.available) or any(i.start <= at < i.end for i in self.on_call)
 
 
-def _from_epoch(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+def _instant(value) -> datetime | None:
+    """An instant as a row brings it: epoch seconds (PostgreSQL) or a datetime (elsewhere)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(value, UTC)
 
 
-def _same(value):
-    return value
-
-
-def _light(qs, *, instants=(), ids=()):
-    """`qs` with columns that load cheaply, the column name for each field and the two
-    converters back (instant, id). On PostgreSQL instants come as epoch seconds (Django's
-    timestamptz loader parses text in Python, ~10x dearer) and ids as text (no UUID object
-    made only to be formatted again); elsewhere the columns as they are, ids made str."""
-    if connection.vendor != "postgresql":
-        return qs, {n: n for n in (*instants, *ids)}, _same, str
-    annotations = {f"{n}_ts": Cast(Extract(n, "epoch"), FloatField()) for n in instants}
-    annotations |= {f"{n}_text": Cast(n, TextField()) for n in ids}
-    columns = {n: f"{n}_ts" for n in instants} | {n: f"{n}_text" for n in ids}
-    return qs.annotate(**annotations), columns, _from_epoch, _same
+# The masters that may reach the window (`ScheduleEntry.objects.overlapping`'s criterion)
+# with an assignment of a wanted person, on the series or on one of its overrides; each with
+# its wanted assignees and its overrides near the window (with theirs, as json) in the row.
+# One statement of hash joins (correlated subqueries per master were 3x slower), instants as
+# epoch seconds (`date_part`: a float8, where `extract` makes a numeric), ids as text, the
+# people one array parameter.
+_ENTRIES, _OVERRIDES = ScheduleEntry._meta.db_table, ScheduleOverride._meta.db_table
+_ASSIGNED = ScheduleEntry.assignees.through._meta.db_table
+_OVERRIDE_ASSIGNED = ScheduleOverride.assignees.through._meta.db_table
+_ENTRY_SQL = f"""
+WITH m AS MATERIALIZED (
+  SELECT e.id, e.start, e."end", e.rrule, e.timezone, e.series_end, e.status, e.kind, e.title
+    FROM {_ENTRIES} e
+   WHERE e.org_id = %(org)s
+     AND ((e.rrule = '' AND e.start < %(end)s AND e."end" > %(start)s)
+          OR (e.rrule <> '' AND e.start < %(end)s AND (e.series_end IS NULL OR e.series_end > %(start)s))
+          OR EXISTS (SELECT 1 FROM {_OVERRIDES} x
+                      WHERE x.master_id = e.id AND NOT x.cancelled AND x.start < %(end)s AND x."end" > %(start)s))
+), mine AS (
+  SELECT a.scheduleentry_id AS id, array_agg(a.membership_id::text) AS keys
+    FROM {_ASSIGNED} a JOIN m ON m.id = a.scheduleentry_id
+   WHERE a.membership_id = ANY(%(wanted)s::uuid[]) GROUP BY 1
+), o AS (
+  SELECT o.id, o.master_id, o.original_start, o.cancelled, o.start, o."end", o.status, o.title
+    FROM {_OVERRIDES} o JOIN m ON m.id = o.master_id
+   WHERE (o.original_start >= %(near)s AND o.original_start < %(end)s)
+      OR (NOT o.cancelled AND o.start < %(end)s AND o."end" > %(start)s)
+), theirs AS (
+  SELECT oa.scheduleoverride_id AS id, array_agg(oa.membership_id::text) AS keys
+    FROM {_OVERRIDE_ASSIGNED} oa JOIN o ON o.id = oa.scheduleoverride_id
+   WHERE oa.membership_id = ANY(%(wanted)s::uuid[]) GROUP BY 1
+), near AS (
+  SELECT o.master_id AS id, json_agg(json_build_array(
+           date_part('epoch', o.original_start), o.cancelled, date_part('epoch', o.start),
+           date_part('epoch', o."end"), o.status, o.title, coalesce(theirs.keys, '{{}}'))) AS overrides
+    FROM o LEFT JOIN theirs ON theirs.id = o.id GROUP BY 1
+)
+SELECT m.id::text, date_part('epoch', m.start), date_part('epoch', m."end"), m.rrule, m.timezone,
+       date_part('epoch', m.series_end), m.status, m.kind, m.title, coalesce(mine.keys, '{{}}'), near.overrides
+  FROM m LEFT JOIN mine ON mine.id = m.id LEFT JOIN near ON near.id = m.id
+ WHERE mine.id IS NOT NULL
+    OR EXISTS (SELECT 1 FROM {_OVERRIDE_ASSIGNED} oa
+                 JOIN {_OVERRIDES} x ON x.id = oa.scheduleoverride_id
+                WHERE x.master_id = m.id AND oa.membership_id = ANY(%(wanted)s::uuid[]))
+"""
 
 
 def _entry_rows(*, org, start, end, wanted: Collection) -> list:
-    """The masters that may reach the window for these people, as light rows (no model
-    instances: a week of 50 busy people is a thousand masters): four queries, whose size
-    does not depend on how many masters there are (no id lists), and only the wanted
-    people's assignments. Each row is (master, overrides, wanted assignee ids); an override
-    carries `assignee_keys`, its wanted assignee ids. Every id is a str. (`wanted` as UUIDs
-    spares the ORM parsing each of them once per IN list.)"""
+    """The masters that may reach the window for these people, as plain rows (no model
+    instances: a week of 50 busy people is a thousand masters): (id, start, end, rrule,
+    timezone, series_end, status, kind, title, wanted assignee ids, overrides), each override
+    (original_start, cancelled, start, end, status, title, wanted assignee ids), ids as str,
+    instants as `_instant` reads them. On PostgreSQL one hand-written statement (no ORM
+    building or compiling per call, nothing parsed in Python); elsewhere four ORM queries."""
+    if connection.vendor != "postgresql":
+        return _entry_rows_orm(org=org, start=start, end=end, wanted=wanted)
+    params = {
+        "org": org.pk,
+        "start": start,
+        "end": end,
+        "near": start - MAX_DURATION,
+        "wanted": "{" + ",".join(str(w) for w in wanted) + "}",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ENTRY_SQL, params)
+        return cursor.fetchall()
+
+
+def _entry_rows_orm(*, org, start, end, wanted: Collection) -> list:
+    """`_entry_rows` through the ORM: four queries whose size does not depend on how many
+    masters there are (no id lists), and only the wanted people's assignments."""
     wanted = id_set(wanted)
     through = ScheduleEntry.assignees.through.objects
     override_through = ScheduleOverride.assignees.through.objects
     mine = through.filter(scheduleentry_id=OuterRef("pk"), membership_id__in=wanted)
     moved_to_me = override_through.filter(scheduleoverride__master_id=OuterRef("pk"), membership_id__in=wanted)
     masters_qs = ScheduleEntry.objects.filter(org=org).overlapping(start, end)
-    qs, col, at, key = _light(
-        masters_qs.filter(Exists(mine) | Exists(moved_to_me)).order_by(),
-        instants=("start", "end", "series_end"),
-        ids=("id",),
-    )
     rows = list(
-        qs.values_list(
-            col["id"], col["start"], col["end"], "rrule", "timezone", col["series_end"], "status", "kind", "title"
-        )
+        masters_qs.filter(Exists(mine) | Exists(moved_to_me))
+        .order_by()
+        .values_list("id", "start", "end", "rrule", "timezone", "series_end", "status", "kind", "title")
     )
     if not rows:
         return []
     assignees: dict = {}
-    a_qs, a_col, _at, _key = _light(
-        through.filter(membership_id__in=wanted, scheduleentry__in=masters_qs.order_by().values("pk")).order_by(),
-        ids=("scheduleentry_id", "membership_id"),
-    )
-    for entry_id, membership_id in a_qs.values_list(a_col["scheduleentry_id"], a_col["membership_id"]):
-        assignees.setdefault(key(entry_id), []).append(key(membership_id))
+    for entry_id, membership_id in through.filter(
+        membership_id__in=wanted, scheduleentry__in=masters_qs.order_by().values("pk")
+    ).values_list("scheduleentry_id", "membership_id"):
+        assignees.setdefault(str(entry_id), []).append(str(membership_id))
     # Overrides near the window of the masters these people may meet (the masters' own
     # criterion, without the window: a row whose master is not in `rows` is never read).
     near = Q(original_start__gte=start - MAX_DURATION, original_start__lt=end) | Q(
@@ -252,55 +339,59 @@ def _entry_rows(*, org, start, end, wanted: Collection) -> list:
     overrides_qs = ScheduleOverride.objects.filter(near, master__org=org).filter(
         Exists(mine_master) | Exists(moved_master)
     )
-    o_qs, o_col, _at, _key = _light(
-        overrides_qs.order_by(), instants=("original_start", "start", "end"), ids=("id", "master_id")
-    )
+    override_keys: dict = {}
+    for override_id, membership_id in override_through.filter(
+        membership_id__in=wanted, scheduleoverride__in=overrides_qs.order_by().values("pk")
+    ).values_list("scheduleoverride_id", "membership_id"):
+        override_keys.setdefault(override_id, []).append(str(membership_id))
     overrides: dict = {}
-    by_id = {}
-    for pk, master_id, original, cancelled, o_start, o_end, o_status, o_title in o_qs.values_list(
-        o_col["id"], o_col["master_id"], o_col["original_start"], "cancelled", o_col["start"], o_col["end"], "status",
-        "title",
-    ):  # fmt: skip
-        override = SimpleNamespace(
-            original_start=at(original),
+    for pk, master_id, *values in overrides_qs.order_by().values_list(
+        "id", "master_id", "original_start", "cancelled", "start", "end", "status", "title"
+    ):
+        overrides.setdefault(str(master_id), []).append((*values, override_keys.get(pk, [])))
+    return [(str(pk), *values, assignees.get(str(pk), []), overrides.get(str(pk))) for pk, *values in rows]
+
+
+@functools.lru_cache(maxsize=10_000)
+def _master_intervals(master: tuple, overrides: tuple, window_start: datetime, window_end: datetime) -> tuple:
+    """The busy or on-duty intervals of one master's occurrences in the window, each with the
+    position of the override that made it (-1: a plain occurrence, the series' assignees):
+    (Interval, position) pairs, cancelled ones left out. Keyed by the row's values (every
+    value the result depends on, as `_entry_rows` read them this call): a write changes the
+    key, so the next call sees it; an `Interval` is frozen, so calls share them safely."""
+    pk, m_start, m_end, rrule, zone, series_end, status, kind, title = master
+    row = SimpleNamespace(
+        pk=pk,
+        start=_instant(m_start),
+        end=_instant(m_end),
+        rrule=rrule,
+        timezone=zone,
+        series_end=_instant(series_end),
+        notes="",
+    )
+    exceptions = [
+        SimpleNamespace(
+            original_start=_instant(original),
             cancelled=cancelled,
-            start=at(o_start),
-            end=at(o_end),
+            start=_instant(o_start),
+            end=_instant(o_end),
             status=o_status,
             title=o_title,
             notes="",
-            assignee_keys=[],
+            position=position,
         )
-        by_id[key(pk)] = override
-        overrides.setdefault(key(master_id), []).append(override)
-    if by_id:
-        oa_qs, oa_col, _at, _key = _light(
-            override_through.filter(
-                membership_id__in=wanted, scheduleoverride__in=overrides_qs.order_by().values("pk")
-            ).order_by(),
-            ids=("scheduleoverride_id", "membership_id"),
-        )
-        for override_id, membership_id in oa_qs.values_list(oa_col["scheduleoverride_id"], oa_col["membership_id"]):
-            override = by_id.get(key(override_id))
-            if override is not None:
-                override.assignee_keys.append(key(membership_id))
-    masters = []
-    for pk, m_start, m_end, rrule, zone, m_series_end, status, kind, title in rows:
-        pk = key(pk)
-        master = SimpleNamespace(
-            pk=pk,
-            start=at(m_start),
-            end=at(m_end),
-            rrule=rrule,
-            timezone=zone,
-            series_end=at(m_series_end),
-            status=status,
-            kind=kind,
-            title=title,
-            notes="",
-        )
-        masters.append((master, overrides.get(pk, ()), assignees.get(pk, ())))
-    return masters
+        for position, (original, cancelled, o_start, o_end, o_status, o_title) in enumerate(overrides)
+    ]
+    source = "on_call" if kind == EntryKind.ON_CALL else "entry"
+    found = []
+    for ident, _original, i_start, i_end, override in recurrence.spans(row, exceptions, window_start, window_end):
+        if override is None:
+            i_title, i_status, position = title, status, -1
+        else:
+            i_title, i_status, position = override.title or title, override.status or status, override.position
+        if i_status != Status.CANCELLED:
+            found.append((Interval(i_start, i_end, source, ident, pk, i_title, i_status), position))
+    return tuple(found)
 
 
 def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict, dict]:
@@ -309,27 +400,19 @@ def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict,
     on_call: dict[str, list[Interval]] = {}
     if not membership_ids:
         return busy, on_call
-    cancelled = Status.CANCELLED
-    for master, overrides, keys in _entry_rows(org=org, start=start, end=end, wanted=list(membership_ids)):
-        master_id = master.pk  # a str
-        if master_id in exclude_refs:
-            continue
-        is_on_call = master.kind == EntryKind.ON_CALL
-        source = "on_call" if is_on_call else "entry"
-        target = on_call if is_on_call else busy
+    on_call_kind = EntryKind.ON_CALL
+    for *master, keys, overrides in _entry_rows(org=org, start=start, end=end, wanted=list(membership_ids)):
         if not keys and not overrides:
             continue  # none of these people on it (it is here for an override moved away)
-        m_title, m_status = master.title, master.status
-        for ident, _original, i_start, i_end, override in recurrence.spans(master, overrides, start, end):
-            if override is None:
-                who, title, status = keys, m_title, m_status
-            else:
-                who = override.assignee_keys
-                title = override.title or m_title
-                status = override.status or m_status
-            if not who or status == cancelled or ident in exclude_refs:
+        if master[0] in exclude_refs:
+            continue
+        target = on_call if master[7] == on_call_kind else busy
+        overrides = overrides or ()
+        pieces = _master_intervals(tuple(master), tuple(tuple(o[:6]) for o in overrides), start, end)
+        for interval, position in pieces:
+            who = keys if position < 0 else overrides[position][6]
+            if not who or interval.ref in exclude_refs:
                 continue
-            interval = Interval(i_start, i_end, source, ident, master_id, title, status)
             for key in who:
                 bucket = target.get(key)
                 if bucket is None:
@@ -345,8 +428,13 @@ def _source_time(*, org, people: list[Person], start, end, exclude_refs, sources
         if sources is not None and name not in sources:
             continue
         for person_id, intervals in fn(org=org, people=people, start=start, end=end).items():
-            kept = [i for i in intervals if i.ref not in exclude_refs and i.parent not in exclude_refs]
-            found.setdefault(person_id, []).extend(kept)
+            if exclude_refs:
+                intervals = [i for i in intervals if i.ref not in exclude_refs and i.parent not in exclude_refs]
+            bucket = found.get(person_id)
+            if bucket is None:
+                found[person_id] = list(intervals)
+            else:
+                bucket.extend(intervals)
     return found
 
 
