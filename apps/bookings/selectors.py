@@ -226,6 +226,7 @@ def host_slots(
     own = busy.own
     overlapping = busy.overlapping
     capacity = event_type.capacity
+    rules_key = _rules_key(time_of.rules)
 
     out, seen = [], set()
     # The host's local days that can hold a start inside the range (one day of margin).
@@ -235,8 +236,7 @@ def host_slots(
         current, local_day = local_day, local_day + timedelta(days=1)
         if event_type.per_day_limit is not None and taken_per_day.get(current, 0) >= event_type.per_day_limit:
             continue
-        for start, end, _capacity, _rule in expand_day(time_of.rules, current, host_tz, length=length):
-            ts = start.timestamp()
+        for ts, start, end in _day_candidates(time_of.rules, rules_key, current, host_tz, length):
             if not (first_ts <= ts < end_ts) or ts < earliest or ts > latest or ts in seen:
                 continue
             # this start's own seat group (bookings of this event type at this time): its
@@ -251,6 +251,49 @@ def host_slots(
 
 
 _START = itemgetter("start")
+
+# A day's candidate starts depend only on the rules' values, the day, the zone and the
+# length: kept per process under exactly that key (a changed rule is a new key, nothing to
+# invalidate), so a month view does not expand 33 days of rules on every request.
+_CANDIDATES: dict = {}
+_CANDIDATES_MAX = 1024  # days (~9 kB each for 12 hours in 15-minute steps)
+_RULE_FIELDS = attrgetter(
+    "rule_kind",
+    "start_time",
+    "end_time",
+    "valid_from",
+    "valid_to",
+    "is_closed",
+    "slot_granularity_minutes",
+    "slot_duration_minutes",
+    "slot_capacity",
+)
+
+
+def _rules_key(rules) -> tuple | None:
+    try:
+        key = tuple((*_RULE_FIELDS(r), tuple(r.days_of_week or ())) for r in rules)
+        hash(key)
+    except TypeError:  # days_of_week is JSON: something unhashable is simply not cached
+        return None
+    return key
+
+
+def _day_candidates(rules, rules_key, day: date, tz, length: timedelta) -> tuple:
+    """The availability slots of one local day as (start in POSIX seconds, start, end)."""
+    key = None if rules_key is None else (rules_key, day, tz.key, length)
+    found = _CANDIDATES.get(key) if key is not None else None
+    if found is None:
+        found = tuple(
+            (start.timestamp(), start, end) for start, end, _c, _r in expand_day(rules, day, tz, length=length)
+        )
+        if key is not None:
+            if len(_CANDIDATES) >= _CANDIDATES_MAX:
+                _CANDIDATES.clear()
+            _CANDIDATES[key] = found
+    return found
+
+
 _BUSY_FIELDS = attrgetter("start", "end", "pad_before", "pad_after", "group")
 
 

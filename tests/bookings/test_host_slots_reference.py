@@ -189,3 +189,26 @@ def test_host_slots_from_the_database_match_the_reference(org):
         )
         assert got == expected
         assert got  # the data leaves some slots
+
+
+def test_a_changed_rule_is_seen_at_once():
+    """The per-process candidate cache is keyed by the rules' values: nothing to invalidate."""
+    person = Person(id=uuid.uuid4(), timezone=BERLIN, name="Host")
+    event_type = EventType(id=uuid.uuid4(), slug="c", title="C", duration_minutes=30, capacity=1)
+    rule = AvailabilityRule(
+        rule_kind="WEEKLY", days_of_week=[1, 2, 3, 4, 5, 6, 7], start_time=time(9), end_time=time(12)
+    )
+    first = datetime.combine(START_DAY, time(0), tzinfo=UTC)
+    time_of = PersonTime(person=person, start=first, end=first + timedelta(days=3), rules=[rule], busy=[], on_call=[])
+    now = datetime.combine(START_DAY - timedelta(days=1), time(9), tzinfo=UTC)
+    kwargs = dict(event_type=event_type, person=person, day=START_DAY, tz_name=None, time_of=time_of, now=now)
+    for change in (
+        {},
+        {"end_time": time(10)},
+        {"slot_granularity_minutes": 30},
+        {"days_of_week": [1]},
+        {"is_closed": True, "rule_kind": "EXCEPTION", "valid_from": START_DAY},
+    ):
+        for name, value in change.items():
+            setattr(rule, name, value)
+        assert host_slots(end_day=None, **kwargs) == reference_slots(end_day=START_DAY, **kwargs)
