@@ -40,9 +40,11 @@ CAPACITIES = (1, 5, 25)
 HOST_BOOKINGS = 2000
 TEAM_SIZE = 10
 SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "200"))
+CPU_RUNS = int(os.environ.get("BENCH_CPU_RUNS", "30"))  # in-process repetitions of each slot computation
 
 SEED = """
 import json
+import time as clock
 from datetime import time, timedelta
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -104,7 +106,11 @@ for n, slot_id in enumerate(slots):
 
 day = today + timedelta(days=3)
 month = (today + timedelta(days=1), today + timedelta(days=31))
-queries, found = {}, {}
+queries, found, cpu = {}, {}, {}
+# Planner statistics, as autovacuum keeps them on a live database (a freshly bulk-loaded
+# table without them gets plans a live one never sees).
+with connection.cursor() as cursor:
+    cursor.execute("ANALYZE")
 # What each view runs: the event type lookup, then the slots.
 for name, compute in (
     ("host_day", lambda: host_slots(event_type=(e := person_event_type(username="owner", slug="intro")),
@@ -119,8 +125,16 @@ for name, compute in (
     with CaptureQueriesContext(connection) as ctx:
         found[name] = len(compute())
     queries[name] = len(ctx.captured_queries)
+    times = []
+    for _ in range(__CPU_RUNS__):  # in-process CPU time of this thread: what the machine's load skews least
+        t0 = clock.thread_time()
+        compute()
+        times.append((clock.thread_time() - t0) * 1000)
+    times.sort()
+    cpu[name] = {"min_ms": round(times[0], 2), "p50_ms": round(times[len(times) // 2], 2)}
 print("SEED " + json.dumps({"slots": [str(s) for s in slots], "caps": caps, "generated": generated,
     "host_day": day.isoformat(), "month": [d.isoformat() for d in month], "found": found, "queries": queries,
+    "cpu": cpu,
     "bookings": Booking.objects.count()}))
 """
 
@@ -195,6 +209,7 @@ def main() -> int:
         .replace("__CAPS__", str(list(CAPACITIES)))
         .replace("__HOST_BOOKINGS__", str(HOST_BOOKINGS))
         .replace("__TEAM_SIZE__", str(TEAM_SIZE))
+        .replace("__CPU_RUNS__", str(CPU_RUNS))
     )
     out = fd.manage("shell", "-c", script)
     seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
@@ -243,6 +258,7 @@ def main() -> int:
         "server_time": server_time,
         "queries": seed["queries"],
         "slots_found": seed["found"],
+        "cpu_in_process": seed["cpu"],
         "bare": bare,
         **results,
     }
@@ -261,7 +277,11 @@ def main() -> int:
         f"wrk at {fd.CONNECTIONS} connections (holds: {CONCURRENCY} clients), ratios to the bare reference of this run",
     )
     print()
-    print(f"{'server time (sequential)':<34} {'queries':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    base = server_time["bare"]
+    print(
+        f"{'server time (sequential)':<34} {'queries':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99 / /healthz':>15}"
+        f" {'CPU min':>8} {'CPU p50':>8}"
+    )
     labels = {
         "bare": "GET /healthz (baseline)",
         "host_day": "host slots, one day",
@@ -271,7 +291,13 @@ def main() -> int:
     }
     for name, label in labels.items():
         r = server_time[name]
-        print(f"{label:<34} {seed['queries'].get(name, 0):>9} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
+        cpu = seed["cpu"].get(name)
+        cpu_cols = f" {cpu['min_ms']:>8.2f} {cpu['p50_ms']:>8.2f}" if cpu else ""
+        print(
+            f"{label:<34} {seed['queries'].get(name, 0):>9} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}"
+            f" {r['p99_ms'] / base['p99_ms']:>14.1f}x{cpu_cols}"
+        )
+    print(f"(CPU: in-process thread time of the same computation in the seed process, ms, {CPU_RUNS} runs)")
     print(f"holds: statuses {results['holds']['statuses']}, oversells {results['holds']['oversells']} (must be 0)")
     target = fd.RESULTS / "bookings.json"
     target.write_text(json.dumps(summary, indent=2) + "\n")

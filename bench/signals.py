@@ -7,10 +7,16 @@ then measures:
 
   bare        GET /healthz with wrk (the baseline of this machine)
   http        POST /v1/signals/beacon with wrk, keys rotated over the responders
-  ws          beacon pings over the org websocket (PHONES sockets, ack-paced pipelines)
-  latency     ping → subscriber: SUBSCRIBERS war-room websockets receive every
-              `signal.beacon`; the ping's sequence number travels in `speed` so a subscriber
-              can match it to the send time (p50/p99, delivered/expected)
+  ws          beacon pings over the org websocket (WS_PHONES sockets, ack-paced pipelines of
+              BENCH_WS_WINDOW, then an unpaced flood of BENCH_FLOOD_WINDOW in flight each),
+              SUBSCRIBERS (20) war-room websockets reading every `signal.beacon`: pings/s
+              accepted (acked), position staleness (ping sent → frame read, p50/p99; the
+              ping's sequence number travels in `speed`), frames read of those published
+              (positions are coalesced per responder for a slow socket, so fewer is fine),
+              and whether every subscriber ends with every responder's last position
+  latency     ping → subscriber over HTTP pings at LATENCY_RATE/s (p50/p99, delivered/expected)
+  layer       BENCH_CHANNEL_LAYER=pubsub serves with RedisPubSubChannelLayer instead of the
+              project's RedisChannelLayer subclass (CHANNEL_LAYER_VARIANT)
   db writes   rows inserted/updated/deleted in the database (pg_stat_database) per ping
 
 Everything stays on loopback and runs for a fixed time. Figures go to
@@ -31,14 +37,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import foundation as fd  # noqa: E402
 
 PHONES = int(os.environ.get("BENCH_PHONES", "50"))
-SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "4"))
+SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "20"))  # issue 16: 20 sockets subscribed
 WS_PHONES = int(os.environ.get("BENCH_WS_PHONES", "10"))  # each ping fans out to every org socket
 WS_SECONDS = float(os.environ.get("BENCH_WS_SECONDS", "10"))
-WS_WINDOW = 4  # pings in flight per phone socket
+WS_WINDOW = int(os.environ.get("BENCH_WS_WINDOW", "4"))  # pings in flight per phone socket
+FLOOD_WINDOW = int(
+    os.environ.get("BENCH_FLOOD_WINDOW", "64")
+)  # the unpaced flood: far more than the server keeps up with
+SETTLE_SECONDS = float(
+    os.environ.get("BENCH_SETTLE_SECONDS", "10")
+)  # for every subscriber to see every latest position
+LAYER = os.environ.get("BENCH_CHANNEL_LAYER", "redis")  # redis (RedisChannelLayer) or pubsub (RedisPubSubChannelLayer)
 LATENCY_RATE = int(os.environ.get("BENCH_LATENCY_RATE", "50"))  # 50 responders pinging every second
 LATENCY_SECONDS = 10.0
 
-fd.configure("signals", 6, EMBEDDED_WORKER="false")
+fd.configure("signals", 6, EMBEDDED_WORKER="false", CHANNEL_LAYER_VARIANT=LAYER)
 DB_NAME = fd.DB_NAME
 
 SEED_PHONES = """
@@ -126,6 +139,8 @@ class Subscribers:
         self.received = 0
         self.sockets: list = []
         self.tasks: list = []
+        self.latest: list[dict[str, int]] = []  # per subscriber: membership_id → newest seq received
+        self.out_of_order = 0  # a position older than one already received (coalescing must not do that)
 
     async def __aenter__(self):
         for key in self.keys:
@@ -134,10 +149,11 @@ class Subscribers:
             )
             await ws.recv()  # connected
             self.sockets.append(ws)
-            self.tasks.append(asyncio.ensure_future(self._read(ws)))
+            self.latest.append({})
+            self.tasks.append(asyncio.ensure_future(self._read(ws, self.latest[-1])))
         return self
 
-    async def _read(self, ws):
+    async def _read(self, ws, latest: dict):
         async for raw in ws:
             now = time.perf_counter()
             message = json.loads(raw)
@@ -145,9 +161,26 @@ class Subscribers:
                 continue
             self.received += 1
             data = message["data"]
-            sent = self.sent.get((data["membership_id"], int(data.get("speed") or -1)))
+            seq = int(data.get("speed") or -1)
+            member = data["membership_id"]
+            if seq < latest.get(member, -1):
+                self.out_of_order += 1
+            else:
+                latest[member] = seq
+            sent = self.sent.get((member, seq))
             if sent is not None:
                 self.latencies.append((now - sent) * 1000)
+
+    def with_latest(self, final: dict[str, int]) -> int:
+        """Subscribers whose newest position of every responder is the responder's last ping."""
+        return sum(1 for latest in self.latest if all(latest.get(m) == seq for m, seq in final.items()))
+
+    async def settle(self, final: dict[str, int], timeout: float) -> float:
+        """Wait until every subscriber has every responder's last position; the seconds it took."""
+        started = time.monotonic()
+        while self.with_latest(final) < len(self.latest) and time.monotonic() - started < timeout:
+            await asyncio.sleep(0.02)
+        return time.monotonic() - started
 
     async def drain(self, expected: int, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
@@ -173,15 +206,19 @@ async def membership_ids(base: str, keys: list[str]) -> list[str]:
     return ids
 
 
-async def ws_run(server, phones: list[str], dispatchers: list[str]) -> dict:
+async def ws_run(server, phones: list[str], dispatchers: list[str], window: int = WS_WINDOW) -> dict:
     phones = phones[:WS_PHONES]
-    fd.step(f"ws: {len(phones)} phone sockets pinging for {WS_SECONDS:.0f}s, {SUBSCRIBERS} subscribers")
+    fd.step(
+        f"ws: {len(phones)} phone sockets pinging for {WS_SECONDS:.0f}s ({window} in flight each), "
+        f"{len(dispatchers)} subscribers"
+    )
     members = await membership_ids(server.base, phones)
     ws_base = server.base.replace("http://", "ws://")
     acked = 0
     errors = 0
+    final: dict[str, int] = {}  # membership_id → the last seq each phone sent (all acked at the end)
     async with Subscribers(ws_base, dispatchers) as subs:
-        await subs.drain(len(phones) * SUBSCRIBERS, timeout=2)  # the id look-up pings
+        await subs.drain(len(phones) * len(dispatchers), timeout=2)  # the id look-up pings
         baseline = subs.received
 
         async def phone(key: str, member: str, deadline: float):
@@ -192,8 +229,9 @@ async def ws_run(server, phones: list[str], dispatchers: list[str]) -> dict:
                 seq = 0
                 in_flight = 0
                 while True:
-                    while in_flight < WS_WINDOW and time.perf_counter() < deadline:
+                    while in_flight < window and time.perf_counter() < deadline:
                         seq += 1
+                        final[member] = seq
                         subs.sent[(member, seq)] = time.perf_counter()
                         ping = {"type": "beacon", "lat": 40 + (seq % 1000) / 10000, "lng": -3.7, "speed": seq}
                         await ws.send(json.dumps(ping))
@@ -212,20 +250,26 @@ async def ws_run(server, phones: list[str], dispatchers: list[str]) -> dict:
         deadline = started + WS_SECONDS
         await asyncio.gather(*(phone(k, m, deadline) for k, m in zip(phones, members, strict=True)))
         elapsed = time.perf_counter() - started
-        expected = acked * SUBSCRIBERS
-        await subs.drain(baseline + expected)
+        expected = acked * len(dispatchers)
+        settled = await subs.settle(final, SETTLE_SECONDS)
         delivered = subs.received - baseline
+        with_latest = subs.with_latest(final)
     return {
         "pings": acked,
         "errors": errors,
+        "window": window,
         "pings_per_sec": round(acked / elapsed, 1),
         "phone_sockets": len(phones),
-        "subscribers": SUBSCRIBERS,
-        "fan_out_per_ping": len(phones) + SUBSCRIBERS,
+        "subscribers": len(dispatchers),
+        "fan_out_per_ping": len(phones) + len(dispatchers),
         "delivered": delivered,
         "expected": expected,
-        "latency_p50_ms": round(percentile(subs.latencies, 50), 2),
-        "latency_p99_ms": round(percentile(subs.latencies, 99), 2),
+        "subscribers_with_every_latest_position": with_latest,
+        "settled_after_s": round(settled, 2),
+        "out_of_order": subs.out_of_order,
+        # each received position's age: ping sent → frame read (a coalesced, skipped one is never read)
+        "staleness_p50_ms": round(percentile(subs.latencies, 50), 2),
+        "staleness_p99_ms": round(percentile(subs.latencies, 99), 2),
     }
 
 
@@ -235,7 +279,7 @@ async def http_latency_run(server, phones: list[str], dispatchers: list[str]) ->
     ws_base = server.base.replace("http://", "ws://")
     statuses: dict[int, int] = {}
     async with Subscribers(ws_base, dispatchers) as subs, httpx.AsyncClient(timeout=10) as http:
-        await subs.drain(len(phones) * SUBSCRIBERS, timeout=2)
+        await subs.drain(len(phones) * len(dispatchers), timeout=2)
         baseline = subs.received
         total = int(LATENCY_RATE * LATENCY_SECONDS)
 
@@ -256,13 +300,13 @@ async def http_latency_run(server, phones: list[str], dispatchers: list[str]) ->
             pending.append(asyncio.ensure_future(one(i)))
         await asyncio.gather(*pending)
         ok = statuses.get(200, 0)
-        await subs.drain(baseline + ok * SUBSCRIBERS)
+        await subs.drain(baseline + ok * len(dispatchers))
         delivered = subs.received - baseline
     return {
         "pings": total,
         "statuses": statuses,
         "delivered": delivered,
-        "expected": ok * SUBSCRIBERS,
+        "expected": ok * len(dispatchers),
         "latency_p50_ms": round(percentile(subs.latencies, 50), 2),
         "latency_p99_ms": round(percentile(subs.latencies, 99), 2),
     }
@@ -293,6 +337,9 @@ def main() -> int:
         writes = settled_db_writes() - before
         results["http"] = {"endpoint": "POST /v1/signals/beacon", **http}
         results["ws"] = asyncio.run(ws_run(server, keys["phones"], keys["dispatchers"]))
+        results["ws_flood"] = asyncio.run(ws_run(server, keys["phones"], keys["dispatchers"], FLOOD_WINDOW))
+        with httpx.Client(timeout=10) as http:  # still serving after the flood?
+            results["alive_after_flood"] = http.get(f"{server.base}/healthz").status_code == 200
         before_ws = settled_db_writes()
         results["http_latency"] = asyncio.run(http_latency_run(server, keys["phones"], keys["dispatchers"]))
         latency_writes = settled_db_writes() - before_ws
@@ -323,10 +370,17 @@ def main() -> int:
         f"ws     beacon over /ws/orgs/demo/  {ws['pings_per_sec']:>10.0f} pings/s ({ws['errors']} errors; "
         f"{ws['phone_sockets']} phone sockets, each ping fanned out to {ws['fan_out_per_ping']} sockets)"
     )
-    print(
-        f"ping→subscriber, ws under load:    p50 {ws['latency_p50_ms']} ms  p99 {ws['latency_p99_ms']} ms  "
-        f"delivered {ws['delivered']}/{ws['expected']}"
-    )
+    print(f"channel layer: {LAYER} ({'RedisPubSubChannelLayer' if LAYER == 'pubsub' else 'RedisChannelLayer'})")
+    for label, run in (("ws, paced", ws), ("ws, flood", results["ws_flood"])):
+        print(
+            f"{label} ({run['window']} in flight/phone): {run['pings_per_sec']:.0f} pings/s accepted, "
+            f"{run['subscribers']} subscribers; position staleness p50 {run['staleness_p50_ms']} ms "
+            f"p99 {run['staleness_p99_ms']} ms; frames {run['delivered']}/{run['expected']} (coalesced); "
+            f"subscribers with every latest position {run['subscribers_with_every_latest_position']}/"
+            f"{run['subscribers']} (after {run['settled_after_s']} s); out of order {run['out_of_order']}; "
+            f"errors {run['errors']}"
+        )
+    print(f"server answering after the flood: {results['alive_after_flood']}")
     print(
         f"ping→subscriber, http {LATENCY_RATE}/s: p50 {lat['latency_p50_ms']} ms  p99 {lat['latency_p99_ms']} ms  "
         f"delivered {lat['delivered']}/{lat['expected']}  statuses {lat['statuses']}"

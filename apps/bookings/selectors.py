@@ -10,8 +10,9 @@ import functools
 import hashlib
 import random
 import zoneinfo
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter, itemgetter
 
 from django.core.cache import cache
 from django.db import connection
@@ -222,8 +223,6 @@ def host_slots(
     host_tz = zoneinfo.ZoneInfo(person.tz_name)
     view_tz = zoneinfo.ZoneInfo(tz_name) if tz_name else host_tz
     range_start, range_end = _view_range(day, end_day or day, view_tz)
-    before = timedelta(minutes=event_type.buffer_before_minutes)
-    after = timedelta(minutes=event_type.buffer_after_minutes)
     length = timedelta(minutes=event_type.duration_minutes)
     if time_of is None:
         window = (range_start - timedelta(days=1), range_end + timedelta(days=1))
@@ -231,29 +230,23 @@ def host_slots(
         time_of = free_busy(org=person.org, start=window[0], end=window[1], people=[person], exclude_refs=exclude)[
             person.pk
         ]
-    earliest = now + timedelta(minutes=event_type.minimum_notice_minutes)
-    latest = now + timedelta(days=event_type.booking_window_days)
-    # Each busy interval once, widened by its holder's buffers, sorted by start, so a
-    # candidate only looks at the intervals that can reach it (bisect), not at all of them.
-    # Instants as POSIX seconds: comparing floats is much cheaper than aware datetimes.
-    occupied = sorted((i.occupied_start.timestamp(), i.occupied_end.timestamp(), i.group) for i in time_of.busy)
-    occupied_starts = [o[0] for o in occupied]
-    longest = max((e - s for s, e, _g in occupied), default=0.0)
-    seats_taken: dict = {}
-    taken_per_day: dict = {}
-    own_groups = f"et:{event_type.pk}:"
-    for interval in time_of.busy:
-        if not interval.group:
-            continue
-        seats_taken[interval.group] = seats_taken.get(interval.group, 0) + 1
-        if interval.group.startswith(own_groups):
-            local = interval.start.astimezone(host_tz).date()
-            taken_per_day[local] = taken_per_day.get(local, 0) + 1
-
-    def blocked(lo, hi, group) -> bool:
-        first = bisect_left(occupied_starts, lo - longest)
-        last = bisect_left(occupied_starts, hi)
-        return any(g != group and e > lo for _s, e, g in occupied[first:last])
+    earliest = (now + timedelta(minutes=event_type.minimum_notice_minutes)).timestamp()
+    latest = (now + timedelta(days=event_type.booking_window_days)).timestamp()
+    # Instants as POSIX seconds from here on: float comparisons are far cheaper than aware
+    # datetimes'; each busy interval is read once, then each candidate costs two bisections.
+    first_ts, end_ts = range_start.timestamp(), range_end.timestamp()
+    before = event_type.buffer_before_minutes * 60.0
+    occupied = length.total_seconds() + event_type.buffer_after_minutes * 60.0
+    busy = _BusyIndex(
+        time_of.busy,
+        f"et:{event_type.pk}:",
+        host_tz if event_type.per_day_limit is not None else None,
+    )
+    taken_per_day = busy.per_day
+    own = busy.own
+    overlapping = busy.overlapping
+    capacity = event_type.capacity
+    rules_key = _rules_key(time_of.rules)
 
     out, seen = [], set()
     # The host's local days that can hold a start inside the range (one day of margin).
@@ -263,15 +256,123 @@ def host_slots(
         current, local_day = local_day, local_day + timedelta(days=1)
         if event_type.per_day_limit is not None and taken_per_day.get(current, 0) >= event_type.per_day_limit:
             continue
-        for start, end, _capacity, _rule in expand_day(time_of.rules, current, host_tz, length=length):
-            if not (range_start <= start < range_end) or start < earliest or start > latest or start in seen:
+        for ts, start, end in _day_candidates(time_of.rules, rules_key, current, host_tz, length):
+            if not (first_ts <= ts < end_ts) or ts < earliest or ts > latest or ts in seen:
                 continue
-            group = f"{own_groups}{start.isoformat()}"
-            seats = event_type.capacity - seats_taken.get(group, 0)
-            if seats > 0 and not blocked((start - before).timestamp(), (end + after).timestamp(), group):
-                seen.add(start)
+            # this start's own seat group (bookings of this event type at this time): its
+            # seats taken, and its intervals, which share the time and do not block it
+            group = own.get(ts)
+            seats = capacity - group[0] if group else capacity
+            if seats > 0 and not overlapping(ts - before, ts + occupied, group):
+                seen.add(ts)
                 out.append({"start": start, "end": end, "seats_left": seats})
-    return sorted(out, key=lambda s: s["start"])
+    out.sort(key=_START)
+    return out
+
+
+_START = itemgetter("start")
+
+# A day's candidate starts depend only on the rules' values, the day, the zone and the
+# length: kept per process under exactly that key (a changed rule is a new key, nothing to
+# invalidate), so a month view does not expand 33 days of rules on every request.
+_CANDIDATES: dict = {}
+_CANDIDATES_MAX = 1024  # days (~9 kB each for 12 hours in 15-minute steps)
+_RULE_FIELDS = attrgetter(
+    "rule_kind",
+    "start_time",
+    "end_time",
+    "valid_from",
+    "valid_to",
+    "is_closed",
+    "slot_granularity_minutes",
+    "slot_duration_minutes",
+    "slot_capacity",
+)
+
+
+def _rules_key(rules) -> tuple | None:
+    try:
+        key = tuple((*_RULE_FIELDS(r), tuple(r.days_of_week or ())) for r in rules)
+        hash(key)
+    except TypeError:  # days_of_week is JSON: something unhashable is simply not cached
+        return None
+    return key
+
+
+def _day_candidates(rules, rules_key, day: date, tz, length: timedelta) -> tuple:
+    """The availability slots of one local day as (start in POSIX seconds, start, end)."""
+    key = None if rules_key is None else (rules_key, day, tz.key, length)
+    found = _CANDIDATES.get(key) if key is not None else None
+    if found is None:
+        found = tuple(
+            (start.timestamp(), start, end) for start, end, _c, _r in expand_day(rules, day, tz, length=length)
+        )
+        if key is not None:
+            if len(_CANDIDATES) >= _CANDIDATES_MAX:
+                _CANDIDATES.clear()
+            _CANDIDATES[key] = found
+    return found
+
+
+_BUSY_FIELDS = attrgetter("start", "end", "pad_before", "pad_after", "group")
+
+
+class _BusyIndex:
+    """A person's busy intervals as the slot checks read them, built in one pass: occupied
+    starts and ends (POSIX seconds, the holder's buffers included) in two sorted lists, so
+    the intervals overlapping a span are counted with two bisections; and the seat groups of
+    one event type (`own_prefix` + a start's isoformat) keyed by that start in seconds, with
+    their seats taken and occupied spans. A group whose time does not read back as the same
+    UTC isoformat can never be a candidate's own group, so it only blocks. With `per_day_tz`,
+    also the event type's bookings per local day there (for the per-day limit)."""
+
+    __slots__ = ("starts", "ends", "own", "per_day")
+
+    def __init__(self, busy, own_prefix: str, per_day_tz=None):
+        rows = list(map(_BUSY_FIELDS, busy))
+        pads = {}  # buffer timedelta → seconds, once per distinct value
+        for _s, _e, before, after, _g in rows:
+            if before not in pads:
+                pads[before] = before.total_seconds()
+            if after not in pads:
+                pads[after] = after.total_seconds()
+        starts = [start.timestamp() - pads[before] for start, _e, before, _a, _g in rows]
+        ends = [end.timestamp() + pads[after] for _s, end, _b, after, _g in rows]
+        groups: dict = {}
+        per_day: dict = {}
+        for n, (start, _e, _b, _a, group) in enumerate(rows):
+            if group and group.startswith(own_prefix):
+                entry = groups.get(group)
+                if entry is None:
+                    groups[group] = [1, [(starts[n], ends[n])]]
+                else:
+                    entry[0] += 1
+                    entry[1].append((starts[n], ends[n]))
+                if per_day_tz is not None:
+                    local = start.astimezone(per_day_tz).date()
+                    per_day[local] = per_day.get(local, 0) + 1
+        starts.sort()
+        ends.sort()
+        self.starts, self.ends, self.per_day = starts, ends, per_day
+        self.own = {}
+        cut = len(own_prefix)
+        for group, entry in groups.items():
+            stamp = group[cut:]
+            try:
+                at = datetime.fromisoformat(stamp)
+            except ValueError:
+                continue
+            if at.utcoffset() == ZERO and at.isoformat() == stamp:
+                self.own[at.timestamp()] = entry
+
+    def overlapping(self, lo: float, hi: float, group) -> bool:
+        """Does any interval occupy part of [lo, hi), those of `group` (a start's own seat
+        group, from `own`) aside? Every interval starting before `hi` overlaps unless it
+        ended by `lo` (and those all started before `hi` too)."""
+        n = bisect_left(self.starts, hi) - bisect_right(self.ends, lo)
+        if n > 0 and group is not None:
+            n -= sum(1 for s, e in group[1] if s < hi and e > lo)
+        return n > 0
 
 
 def host_is_free(*, event_type: EventType, person: Person, start_at, exclude_pk=None) -> bool:

@@ -47,8 +47,15 @@ def broadcast(org_id, envelope: dict) -> bool:
         return False
 
 
-async def abroadcast(org_id, envelope: dict) -> None:
-    await get_channel_layer().group_send(org_group(org_id), {"type": "event.message", "event": envelope})
+async def abroadcast(org_id, envelope: dict) -> bool:
+    """`broadcast` from an event loop (the same best effort: a failure is counted and logged)."""
+    try:
+        await get_channel_layer().group_send(org_group(org_id), {"type": "event.message", "event": envelope})
+        return True
+    except Exception:  # noqa: BLE001 - real time is best effort; the outbox keeps the record
+        metrics.EVENT_BROADCAST_FAILURES.inc()
+        logger.exception("broadcast of %s to org %s failed", envelope.get("type"), org_id)
+        return False
 
 
 def _after_commit(event_id, org_id, envelope, token):

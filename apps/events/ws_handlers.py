@@ -3,12 +3,13 @@ theirs (apps/signals registers "beacon" and "beacon.stop" in its AppConfig.ready
 imports none of them — the seam `apps/events/delivery.py` is for event delivery.
 
 A handler is a plain function `(actor, message) -> reply` run in a worker thread (it may use
-the ORM). The reply is a dict sent back on the socket. Raising `Problem` or Django's
+the ORM), or a coroutine function awaited on the consumer's event loop (it reaches the ORM
+through database_sync_to_async). The reply is a dict sent back on the socket. Raising `Problem` or Django's
 `ValidationError` answers `{"type": "error", "ref", "code", "detail"}` instead."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-WsHandler = Callable[["Actor", dict], dict]  # noqa: F821
+WsHandler = Callable[["Actor", dict], "dict | Awaitable[dict]"]  # noqa: F821
 _handlers: dict[str, WsHandler] = {}
 
 

@@ -202,11 +202,14 @@ def beacon_ping(
     accuracy_m: float | None = None,
     heading: float | None = None,
     speed: float | None = None,
+    announce: bool = True,
 ) -> tuple[dict, bool]:
     """Record a ping of the actor's beacon. Returns (live position, started).
 
     The first ping starts the beacon (Beacon row + `signal.beacon_on`, persisted). Every later
-    ping only refreshes the cache entry and broadcasts `signal.beacon`: no database write."""
+    ping only refreshes the cache entry and broadcasts `signal.beacon`: no database write.
+    `announce=False`: the caller broadcasts `beacon_envelope(actor, position)` itself (the
+    websocket handler does, on its event loop, instead of blocking this thread on it)."""
     if actor.membership_id is None:
         raise Problem(403, "MEMBERSHIP_REQUIRED", "Membership required", "Only org members run a beacon.")
     _check_position(lat, lng, accuracy_m, heading, speed)
@@ -229,18 +232,14 @@ def beacon_ping(
         beacon_id, actor, lat=lat, lng=lng, accuracy_m=accuracy_m, heading=heading, speed=speed, now=now
     )
     cache.set(key, position, _live_ttl())
-    if not started:  # beacon_on already carried the first position to the streams
-        broadcast(
-            actor.org_id,
-            {
-                "id": str(uuid7()),
-                "type": "signal.beacon",
-                "org": actor.org.slug,
-                "ts": position["ts"],
-                "data": position,
-            },
-        )
+    if not started and announce:  # beacon_on already carried the first position to the streams
+        broadcast(actor.org_id, beacon_envelope(actor, position))
     return position, started
+
+
+def beacon_envelope(actor, position: dict) -> dict:
+    """The live `signal.beacon` of a ping (broadcast only, never persisted)."""
+    return {"id": str(uuid7()), "type": "signal.beacon", "org": actor.org.slug, "ts": position["ts"], "data": position}
 
 
 def _number(value) -> bool:

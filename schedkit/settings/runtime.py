@@ -101,6 +101,14 @@ if REDIS_URL:
             },
         }
     }
+    if env_str("CHANNEL_LAYER_VARIANT", "redis") == "pubsub":
+        # Measured by bench/signals.py only (bench/README.md): one PUBLISH per group send,
+        # fanned out in each process, but it never reports a lost connection to its readers
+        # (no gap replay after an outage), so it is not the production layer.
+        CHANNEL_LAYERS["default"] = {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": CHANNEL_LAYERS["default"]["CONFIG"]["hosts"], "prefix": f"{KEY_PREFIX}:ch"},
+        }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
