@@ -15,10 +15,10 @@ skills drawn from 50 and a live beacon each (Beacon row + live position in Redis
 
 Prints the figures and writes bench/results/dispatch.json.
 
-Last measured (bench/README.md, Dispatch ranking; load average 8–11 on 2 cores): ranking
-p50 199.6 / p99 844.5 ms (goal 20 ms: not met; in-process side by side with the code
-before, p50 474–630 → 282–425 ms), queries 10 at 500 / 9 at 50; alert → offer p50 616 /
-p99 1,931 ms (goal 1 s: not met on this machine); timers 0.04–0.99 s late (met)."""
+Last measured (bench/README.md, Dispatch ranking; load average ~9–12 on 2 cores): ranking
+p50 276 / p99 637 ms wall (rank() 82 ms CPU, 120 before; goal 20 ms: not met), queries 10 at
+500 / 10 at 50 given; alert → offer p50 839 / p99 1,597 ms (goal 1 s: not met on this
+machine); timers 0.12–1.42 s late."""
 
 import asyncio
 import json

@@ -18,12 +18,13 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from django.db.models import Count, Max, Q
+from django.db.models.base import ModelState
 
 from apps.dispatch.models import ACTIVE_STATES, Assignment, DispatchPolicy
 from apps.incidents.models import Incident
 from apps.orgs.models import Team
 from apps.scheduling.freebusy import free_busy
-from apps.scheduling.models import Person
+from apps.scheduling.models import Location, Person
 from apps.signals.models import Beacon
 from apps.signals.selectors import live_positions
 from schedkit.db import id_set
@@ -51,7 +52,11 @@ def travel_minutes(origin: tuple[float, float], destination: tuple[float, float]
 
 @dataclass
 class Candidate:
+    #: A light `Person` row (`_light_people`): its own columns, org and location attached,
+    #: `created_at`/`updated_at` deferred; `person.membership` is a query, so the offer path
+    #: locks and loads the one chosen person as a full model.
     person: Person
+    name: str = ""
     excluded: list[str] = field(default_factory=list)
     score: float | None = None
     parts: dict = field(default_factory=dict)
@@ -65,11 +70,10 @@ class Candidate:
         return not self.excluded
 
     def as_json(self) -> dict:
-        membership = self.person.membership
         return {
             "person_id": str(self.person.pk),
-            "membership_id": str(membership.pk),
-            "name": self.person.name or membership.user.name or membership.user.email,
+            "membership_id": str(self.person.membership_id),
+            "name": self.name,
             "eligible": self.eligible,
             "score": None if self.score is None else round(self.score, 3),
             "parts": self.parts,
@@ -86,9 +90,7 @@ def _point(lat, lng) -> tuple[float, float] | None:
     return float(lat), float(lng)
 
 
-#: Columns of the candidate rows no ranking, offer or answer reads: timestamps (loaded in
-#: Python by Django's timestamptz loader, four per candidate) and the user's credentials. A
-#: ranking reads hundreds of candidates; a deferred column read later costs one query.
+#: Columns of the candidate models no caller reads: timestamps and the user's credentials.
 _UNREAD = (
     "created_at",
     "updated_at",
@@ -104,6 +106,8 @@ _UNREAD = (
 
 
 def candidates_queryset(*, org, team: Team | None = None):
+    """The candidates as `Person` models (with membership, user and location): for callers
+    that want models; the ranking itself reads `_candidate_rows`."""
     people = (
         Person.objects.filter(org=org, active=True, membership__active=True)
         .select_related("membership__user", "location")
@@ -117,6 +121,69 @@ def candidates_queryset(*, org, team: Team | None = None):
     return people
 
 
+#: The Person columns a ranking, free/busy and the answer read (timestamps are deferred:
+#: Django's timestamptz loader is the costliest part of a 500-row read).
+_PERSON_COLUMNS = ("id", "membership_id", "location_id", "name", "timezone", "home_lat", "home_lng", "active")
+_ROW_COLUMNS = (
+    *_PERSON_COLUMNS,
+    "membership__skills",
+    "membership__user__name",
+    "membership__user__email",
+    "location__lat",
+    "location__lng",
+    "location__timezone",
+)
+
+
+def _candidate_rows(*, org, team: Team | None = None, person_ids=None):
+    """One query, plain tuples (`_ROW_COLUMNS`): the org's (or the team's) active people, or
+    exactly the people given by id."""
+    if person_ids is not None:
+        people = Person.objects.filter(org=org, pk__in=id_set(person_ids))
+    else:
+        people = Person.objects.filter(org=org, active=True, membership__active=True)
+        if team is not None:
+            people = people.filter(
+                membership__team_memberships__team=team, membership__team_memberships__active=True
+            ).distinct()
+    return list(people.order_by("id").values_list(*_ROW_COLUMNS))
+
+
+def _bare(model, values: dict):
+    """A model instance from column values without `Model.__init__` (what `Model.from_db`
+    builds, minus the per-field loop and init signals: ~14 µs per row here, and a ranking
+    builds hundreds for `free_busy`, which takes `Person` rows). Columns left out are
+    deferred (read on access, one query), as with `.only()`."""
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    instance._state = ModelState()
+    instance._state.adding = False
+    instance._state.db = "default"
+    return instance
+
+
+def _light_people(rows, org) -> list[tuple[Person, tuple]]:
+    """(light Person, its row) per row; one shared Location per location (for `tz_name`)."""
+    n = len(_PERSON_COLUMNS)
+    locations: dict = {}
+    out = []
+    for row in rows:
+        person = _bare(Person, dict(zip(_PERSON_COLUMNS, row[:n], strict=True), org_id=org.pk))
+        cache = person._state.fields_cache
+        cache["org"] = org  # one org for all (tz_name falls back to it)
+        location_id = row[2]
+        if location_id is not None:
+            location = locations.get(location_id)
+            if location is None:
+                location = locations[location_id] = _bare(
+                    Location,
+                    {"id": location_id, "org_id": org.pk, "lat": row[n + 3], "lng": row[n + 4], "timezone": row[n + 5]},
+                )
+            cache["location"] = location
+        out.append((person, row))
+    return out
+
+
 def rank(
     *,
     incident: Incident,
@@ -125,18 +192,24 @@ def rank(
     team: Team | None = None,
     people=None,
 ) -> list[Candidate]:
-    """Every candidate considered, eligible ones first by (score, id), then the excluded by id."""
-    people = list(people if people is not None else candidates_queryset(org=incident.org, team=team))
-    if not people:
+    """Every candidate considered, eligible ones first by (score, id), then the excluded by id.
+    `people` (Person rows or ids) ranks exactly those instead of the org's (team's) people."""
+    org = incident.org
+    if people is not None:
+        ids = [p.pk if isinstance(p, Person) else p for p in people]
+        rows = _candidate_rows(org=org, person_ids=ids) if ids else []
+    else:
+        rows = _candidate_rows(org=org, team=team)
+    if not rows:
         return []
-    for person in people:
-        person.org = incident.org  # one org for all: no join per row (tz_name falls back to it)
-    person_ids = [p.pk for p in people]
+    light = _light_people(rows, org)
+    persons = [person for person, _row in light]
     stats = {
-        row["person_id"]: row
-        for row in Assignment.objects.filter(person_id__in=id_set(person_ids))
+        person_id: (active, last)
+        for person_id, active, last in Assignment.objects.filter(person_id__in=id_set(p.pk for p in persons))
         .values("person_id")
         .annotate(active=Count("id", filter=Q(state__in=ACTIVE_STATES)), last=Max("offered_at"))
+        .values_list("person_id", "active", "last")
     }
     # Our own assignments are busy time through their linked `work` entries; the policy's
     # concurrency limit decides about them, so the time model is asked to leave them out.
@@ -148,7 +221,7 @@ def rank(
             org_id=incident.org_id, state__in=ACTIVE_STATES, schedule_entry_id__isnull=False
         ).values_list("schedule_entry_id", flat=True)
     ]
-    times = free_busy(org=incident.org, start=now, end=now + BUSY_WINDOW, people=people, exclude_refs=own_entries)
+    times = free_busy(org=org, start=now, end=now + BUSY_WINDOW, people=persons, exclude_refs=own_entries)
     # Light rows: live_positions() reads only pk, org_id and membership_id.
     beacons = [
         SimpleNamespace(pk=pk, org_id=incident.org_id, membership_id=membership_id)
@@ -160,53 +233,73 @@ def rank(
     beacon_position = {b.membership_id: _point(live[b.pk]["lat"], live[b.pk]["lng"]) for b in beacons if b.pk in live}
     target = _point(incident.lat, incident.lng)
     required = [s for s in (incident.required_skills or []) if isinstance(s, str)]
+    speed = policy.travel_speed_kmh
+    max_concurrent = policy.max_concurrent
+    busy_end = now + BUSY_WINDOW
+    # Never assigned (or not for IDLE_CAP): the full bonus, the same for everyone.
+    full_idle_minutes = round(IDLE_CAP.total_seconds() / 60, 1)
+    full_idle_bonus = IDLE_BONUS * (IDLE_CAP / IDLE_CAP)
+    full_idle_bonus_rounded = round(full_idle_bonus, 3)
+    n = len(_PERSON_COLUMNS)
 
     ranked = []
-    for person in people:
-        candidate = Candidate(person=person)
-        row = stats.get(person.pk) or {}
-        candidate.active_assignments = row.get("active", 0)
-        pt = times.get(person.pk)
+    for person, row in light:
+        person_id, membership_id, location_id = row[0], row[1], row[2]
+        excluded = []
+        active, last = stats.get(person_id, (0, None))
+        pt = times.get(person_id)
         if pt is None or not pt.on_duty(now):
-            candidate.excluded.append("off_duty")
-        skills = set(person.membership.skills or [])
-        candidate.missing_skills = sorted(s for s in required if s not in skills)
-        if candidate.missing_skills:
-            candidate.excluded.append("missing_skill")
-        if (
-            pt is not None and pt.is_busy(now, now + BUSY_WINDOW)
-        ) or candidate.active_assignments >= policy.max_concurrent:
-            candidate.excluded.append("busy")
-        for source, point in (
-            ("beacon", beacon_position.get(person.membership_id)),
-            ("home", _point(person.home_lat, person.home_lng)),
-            ("location", _point(person.location.lat, person.location.lng) if person.location_id else None),
-        ):
-            if point is not None:
-                candidate.position, candidate.position_source = point, source
-                break
-        if target is not None and candidate.position is None:
-            candidate.excluded.append("no_position")
-        travel = (
-            travel_minutes(candidate.position, target, speed_kmh=policy.travel_speed_kmh)
-            if target is not None and candidate.position is not None
-            else 0.0
+            excluded.append("off_duty")
+        skills = row[n] or []
+        missing = sorted(s for s in required if s not in skills) if required else []
+        if missing:
+            excluded.append("missing_skill")
+        if (pt is not None and pt.is_busy(now, busy_end)) or active >= max_concurrent:
+            excluded.append("busy")
+        position, source = beacon_position.get(membership_id), "beacon"
+        if position is None:
+            position, source = _point(row[5], row[6]), "home"
+            if position is None:
+                position, source = (_point(row[n + 3], row[n + 4]) if location_id else None), "location"
+                if position is None:
+                    source = ""
+        if target is not None and position is not None:
+            travel = travel_minutes(position, target, speed_kmh=speed)
+            distance = round(haversine_km(position, target), 3)
+        else:
+            if target is not None:
+                excluded.append("no_position")
+            travel, distance = 0.0, None
+        if last is None:
+            idle_minutes, idle_bonus, idle_bonus_rounded = full_idle_minutes, full_idle_bonus, full_idle_bonus_rounded
+        else:
+            idle = min(IDLE_CAP, max(timedelta(0), now - last))
+            idle_bonus = IDLE_BONUS * idle / IDLE_CAP
+            idle_minutes, idle_bonus_rounded = round(idle.total_seconds() / 60, 1), round(idle_bonus, 3)
+        load = LOAD_MINUTES * active
+        candidate = Candidate(
+            person=person,
+            name=row[3] or row[n + 1] or row[n + 2],
+            excluded=excluded,
+            score=travel + load - idle_bonus,
+            parts={
+                "travel_minutes": round(travel, 3),
+                "distance_km": distance,
+                "load": active,
+                "load_minutes": load,
+                "idle_minutes": idle_minutes,
+                "idle_bonus": idle_bonus_rounded,
+            },
+            position=position,
+            position_source=source,
+            missing_skills=missing,
+            active_assignments=active,
         )
-        last = row.get("last")
-        idle = IDLE_CAP if last is None else min(IDLE_CAP, max(timedelta(0), now - last))
-        idle_bonus = IDLE_BONUS * idle / IDLE_CAP
-        load = LOAD_MINUTES * candidate.active_assignments
-        candidate.parts = {
-            "travel_minutes": round(travel, 3),
-            "distance_km": round(haversine_km(candidate.position, target), 3)
-            if target is not None and candidate.position is not None
-            else None,
-            "load": candidate.active_assignments,
-            "load_minutes": load,
-            "idle_minutes": round(idle.total_seconds() / 60, 1),
-            "idle_bonus": round(idle_bonus, 3),
-        }
-        candidate.score = travel + load - idle_bonus
         ranked.append(candidate)
-    ranked.sort(key=lambda c: (0, c.score, str(c.person.pk)) if c.eligible else (1, 0.0, str(c.person.pk)))
+    ranked.sort(key=_order)
     return ranked
+
+
+def _order(c: Candidate):
+    # By id as its text: a UUID orders as its (fixed-width, lower-case hex) text does.
+    return (0, c.score, c.person.pk) if not c.excluded else (1, 0.0, c.person.pk)

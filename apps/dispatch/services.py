@@ -277,15 +277,22 @@ def _offer(run: Dispatch, policy: DispatchPolicy, *, count: int, ranked=None) ->
             break
         if not candidate.eligible or candidate.person.pk in passed_over:
             continue
-        locked = Person.objects.select_for_update(skip_locked=True).filter(pk=candidate.person.pk).first()
+        # The ranking's person is a light row; the one chosen is locked and loaded whole.
+        locked = (
+            Person.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("membership")
+            .filter(pk=candidate.person.pk)
+            .first()
+        )
         if locked is None:
             continue  # another process is offering to them right now
+        locked.org = run.incident.org
         # The project's person-time lock, then the checks again: a booking or another
         # offer may have taken the responder since the ranking was read.
         lock_person_time([locked.membership_id])
-        if not _still_free(candidate.person, policy, now):
+        if not _still_free(locked, policy, now):
             continue
-        offered.append(_create_offer(run, policy, candidate, now))
+        offered.append(_create_offer(run, policy, candidate, now, person=locked))
     return offered
 
 
@@ -304,8 +311,7 @@ def _still_free(person: Person, policy: DispatchPolicy, now) -> bool:
     return not time.is_busy(now, now + ranking.BUSY_WINDOW)
 
 
-def _create_offer(run: Dispatch, policy: DispatchPolicy, candidate, now) -> Assignment:
-    person = candidate.person
+def _create_offer(run: Dispatch, policy: DispatchPolicy, candidate, now, *, person: Person) -> Assignment:
     deadline = now + timedelta(seconds=policy.ack_timeout_seconds)
     entry = schedule_entry_create(
         actor=None,

@@ -5,14 +5,18 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.dispatch import ranking, selectors, services
-from apps.dispatch.models import Assignment
+from apps.dispatch.models import ACTIVE_STATES, Assignment
 from apps.incidents import clock
 from apps.orgs.models import Role, TeamMember
+from apps.scheduling.freebusy import free_busy
 from apps.scheduling.models import ScheduleEntry
+from apps.signals.models import Beacon
+from apps.signals.services import live_key
 from tests.conftest import key_client
 from tests.dispatch.factories import BASE, make_policy, make_responder
 from tests.factories import MembershipFactory, TeamFactory
@@ -202,3 +206,101 @@ def test_a_dispatch_with_an_idempotency_key_is_stored_and_replayed(org, make_mem
     assert replay.status_code == first.status_code and replay["Idempotent-Replayed"] == "true"
     assert replay.json() == first.json()
     assert Assignment.objects.filter(incident=incident).count() == len(first.json()["offered"])
+
+
+def _reference_rank(incident, policy, now):
+    """The ranking as first written, from full models one by one (the judge of the light path)."""
+    people = list(ranking.candidates_queryset(org=incident.org))
+    times = free_busy(
+        org=incident.org,
+        start=now,
+        end=now + ranking.BUSY_WINDOW,
+        people=people,
+        exclude_refs=[
+            str(a.schedule_entry_id)
+            for a in Assignment.objects.filter(org=incident.org, state__in=ACTIVE_STATES)
+            if a.schedule_entry_id
+        ],
+    )
+    target = (incident.lat, incident.lng) if incident.lat is not None else None
+    out = []
+    for person in people:
+        mine = Assignment.objects.filter(person=person)
+        active = mine.filter(state__in=ACTIVE_STATES).count()
+        last = max((a.offered_at for a in mine), default=None)
+        pt = times[person.pk]
+        excluded = [] if pt.on_duty(now) else ["off_duty"]
+        skills = set(person.membership.skills or [])
+        missing = sorted(s for s in incident.required_skills if s not in skills)
+        if missing:
+            excluded.append("missing_skill")
+        if pt.is_busy(now, now + ranking.BUSY_WINDOW) or active >= policy.max_concurrent:
+            excluded.append("busy")
+        beacon = Beacon.objects.active().filter(membership=person.membership).first()
+        live = cache.get(live_key(incident.org_id, person.membership_id)) if beacon else None
+        position, source = None, ""
+        if live and live["beacon_id"] == str(beacon.pk):
+            position, source = (float(live["lat"]), float(live["lng"])), "beacon"
+        elif person.home_lat is not None:
+            position, source = (float(person.home_lat), float(person.home_lng)), "home"
+        elif person.location.lat is not None:
+            position, source = (float(person.location.lat), float(person.location.lng)), "location"
+        if target is not None and position is None:
+            excluded.append("no_position")
+        km = ranking.haversine_km(position, target) if target and position else None
+        travel = ranking.travel_minutes(position, target, speed_kmh=policy.travel_speed_kmh) if km is not None else 0.0
+        idle = ranking.IDLE_CAP if last is None else min(ranking.IDLE_CAP, max(timedelta(0), now - last))
+        bonus = ranking.IDLE_BONUS * idle / ranking.IDLE_CAP
+        score = travel + ranking.LOAD_MINUTES * active - bonus
+        out.append(
+            {
+                "person_id": str(person.pk),
+                "membership_id": str(person.membership_id),
+                "name": person.name or person.membership.user.name or person.membership.user.email,
+                "eligible": not excluded,
+                "score": round(score, 3),
+                "parts": {
+                    "travel_minutes": round(travel, 3),
+                    "distance_km": None if km is None else round(km, 3),
+                    "load": active,
+                    "load_minutes": ranking.LOAD_MINUTES * active,
+                    "idle_minutes": round(idle.total_seconds() / 60, 1),
+                    "idle_bonus": round(bonus, 3),
+                },
+                "excluded": excluded,
+                "missing_skills": missing,
+                "position": None if position is None else {"lat": position[0], "lng": position[1]},
+                "position_source": source or None,
+                "_key": (0, score, str(person.pk)) if not excluded else (1, 0.0, str(person.pk)),
+            }
+        )
+    out.sort(key=lambda c: c.pop("_key"))
+    return out
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_light_ranking_equals_the_model_by_model_reference(org, seed):
+    rnd = random.Random(seed)
+    people = [
+        make_responder(
+            org,
+            at=near(rnd.uniform(0, 30)) if rnd.random() < 0.8 else None,
+            home=near(rnd.uniform(0, 30)) if rnd.random() < 0.3 else None,
+            skills=rnd.sample(SKILLS, rnd.randint(0, 4)),
+            on_duty=rnd.choice(["on_call", "availability", None]),
+        )
+        for _ in range(30)
+    ]
+    for person in rnd.sample(people, 8):  # live beacons
+        response = key_client(person.membership).post(
+            "/v1/signals/beacon", {"lat": near(rnd.uniform(0, 5))[0], "lng": BASE[1]}, format="json"
+        )
+        assert response.status_code in (200, 201), response.content
+    make_policy(org, max_concurrent=2)
+    for _ in range(4):  # some load and some history
+        services.dispatch_start(actor=None, incident=make_incident(org, lat=BASE[0], lng=BASE[1]))
+    incident = make_incident(org, lat=BASE[0], lng=BASE[1], required_skills=rnd.sample(SKILLS, rnd.randint(0, 2)))
+    policy = selectors.policy_for(org=org, team=None, priority=incident.priority)
+    now = clock.now()
+    light = [c.as_json() for c in ranking.rank(incident=incident, policy=policy, now=now)]
+    assert light == _reference_rank(incident, policy, now)
