@@ -47,7 +47,9 @@ def _attach_assignee_rows(owners: list, through, owner_column: str) -> None:
         owner.assignee_list = by_owner[owner.pk]
 
 
-def _masters(queryset: QuerySet, start: datetime, end: datetime, assignee_ids=None, team=None) -> list:
+def _window_queryset(queryset: QuerySet, start: datetime, end: datetime, assignee_ids=None, team=None) -> QuerySet:
+    """The masters that may reach the window, narrowed to those naming one of the people
+    (on the master or on one of its overrides)."""
     queryset = queryset.overlapping(start, end)
     people = None
     if assignee_ids is not None:
@@ -65,6 +67,11 @@ def _masters(queryset: QuerySet, start: datetime, end: datetime, assignee_ids=No
             people_q, scheduleoverride__master_id=OuterRef("pk")
         )
         queryset = queryset.filter(Exists(through) | Exists(override_through))
+    return queryset
+
+
+def _masters(queryset: QuerySet, start: datetime, end: datetime, assignee_ids=None, team=None) -> list:
+    queryset = _window_queryset(queryset, start, end, assignee_ids, team)
     masters = list(queryset.select_related("org").prefetch_related(_overrides_near(start, end)))
     _attach_assignee_rows(masters, ScheduleEntry.assignees.through, "scheduleentry_id")
     overrides = [override for master in masters for override in master.near_overrides]
@@ -83,18 +90,63 @@ def _expand_all(masters, start, end, people=None) -> list[recurrence.Instance]:
     return instances
 
 
-def schedule_instances(
-    *, fetched_by, start: datetime, end: datetime, assignee=None, team=None
-) -> list[recurrence.Instance]:
-    """Concrete and virtual instances visible to the actor in [start, end)."""
-    queryset = ScheduleEntry.objects.for_actor(fetched_by, "list")
+def _window_people(assignee, team) -> set[str] | None:
+    """The membership ids (text) an ?assignee=/?team= window keeps instances of; None = all."""
     people = None
     if team is not None:
         people = {str(m) for m in TeamMember.objects.filter(team=team).values_list("membership_id", flat=True)}
     if assignee is not None:
         people = {str(assignee)} if people is None else people & {str(assignee)}
+    return people
+
+
+def schedule_instances(
+    *, fetched_by, start: datetime, end: datetime, assignee=None, team=None
+) -> list[recurrence.Instance]:
+    """Concrete and virtual instances visible to the actor in [start, end)."""
+    queryset = ScheduleEntry.objects.for_actor(fetched_by, "list")
+    people = _window_people(assignee, team)
     masters = _masters(queryset, start, end, assignee_ids=[assignee] if assignee is not None else None, team=team)
     return _expand_all(masters, start, end, people)
+
+
+_MASTER_COLUMNS = ("id", "title", "notes", "start", "end", "status", "kind", "timezone", "rrule", "series_end")
+_MASTER_COLUMNS += ("incident_id", "work_item_ref", "private")
+_OVERRIDE_COLUMNS = ("id", "master_id", "original_start", "cancelled", "title", "notes", "start", "end", "status")
+
+
+def window_masters(
+    *, fetched_by, start: datetime, end: datetime, assignee=None, team=None
+) -> tuple[list[SimpleNamespace], set[str] | None]:
+    """The month view's masters as light rows, in 4 queries like schedule_instances (masters,
+    overrides near the window, both assignee sets): (masters, people), `people` being what
+    an ?assignee=/?team= window keeps (None = every instance). Each master is an object with
+    the columns of _MASTER_COLUMNS (.pk too), `.row` (those values as a tuple: what its
+    rendering depends on), `.near_overrides` (objects with _OVERRIDE_COLUMNS and `.row`) and
+    `.assignee_list` — what recurrence.spans() and the renderers read, without 1,000 model
+    instances (bench/README.md, schedule)."""
+    people = _window_people(assignee, team)
+    queryset = ScheduleEntry.objects.for_actor(fetched_by, "list")
+    queryset = _window_queryset(queryset, start, end, [assignee] if assignee is not None else None, team)
+    masters = []
+    for row in queryset.order_by().values_list(*_MASTER_COLUMNS):
+        master = SimpleNamespace(**dict(zip(_MASTER_COLUMNS, row, strict=True)), row=row, near_overrides=[])
+        master.pk = master.id
+        masters.append(master)
+    by_id = {master.pk: master for master in masters}
+    near = Q(original_start__gte=start - MAX_DURATION, original_start__lt=end) | Q(
+        cancelled=False, start__lt=end, end__gt=start
+    )
+    overrides = []
+    found = ScheduleOverride.objects.filter(near, master_id__in=list(by_id)).order_by("original_start")
+    for row in found.values_list(*_OVERRIDE_COLUMNS):
+        override = SimpleNamespace(**dict(zip(_OVERRIDE_COLUMNS, row, strict=True)), row=row)
+        override.pk = override.id
+        by_id[override.master_id].near_overrides.append(override)
+        overrides.append(override)
+    _attach_assignee_rows(masters, ScheduleEntry.assignees.through, "scheduleentry_id")
+    _attach_assignee_rows(overrides, ScheduleOverride.assignees.through, "scheduleoverride_id")
+    return masters, people
 
 
 def org_instances(*, org, start: datetime, end: datetime, assignee_ids=None) -> list[recurrence.Instance]:

@@ -87,7 +87,12 @@ def get(key: str) -> tuple[int, EncodedJSON] | None:
 
 
 def put(key: str, rows: list[dict]) -> None:
-    value = (len(rows), orjson.dumps(rows))
+    put_encoded(key, len(rows), orjson.dumps(rows))
+
+
+def put_encoded(key: str, count: int, encoded: bytes) -> None:
+    """Store a window already encoded (the results array as JSON bytes)."""
+    value = (count, encoded)
     cache.set(key, value, TTL_SECONDS)
     _remember(key, value)
 

@@ -25,7 +25,7 @@ from apps.scheduling.api.entry_serializers import (
     ScheduleFeedSerializer,
     render_entry,
     render_instance,
-    render_instances,
+    render_window,
 )
 from apps.scheduling.conflicts import conflict_pairs
 from apps.scheduling.models import ScheduleEntry, ScheduleFeed
@@ -33,6 +33,7 @@ from schedkit.api.fields import moment_problem
 from schedkit.api.parsers import JSONParser
 from schedkit.api.problems import Problem
 from schedkit.api.views import OrgScopedViewSet, SchedKitAPIView
+from schedkit.renderers import EncodedJSON
 
 UUID = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 INSTANCE_REGEX = UUID + "(?:_[0-9]{8}T[0-9]{6}Z)?"
@@ -234,12 +235,12 @@ class ScheduleEntryViewSet(OrgScopedViewSet):
         if cached is not None:
             count, results = cached
             return Response({"count": count, "results": results})
-        instances = selectors.schedule_instances(
+        masters, people = selectors.window_masters(
             fetched_by=self.actor, start=window[0], end=window[1], assignee=assignee, team=team
         )
-        rows = render_instances(instances, fields)
-        window_cache.put(key, rows)
-        return Response({"count": len(rows), "results": rows})
+        count, encoded = render_window(masters, window[0], window[1], fields, people)
+        window_cache.put_encoded(key, count, encoded)
+        return Response({"count": count, "results": EncodedJSON(encoded)})
 
     @extend_schema(responses={200: ScheduleEntrySerializer, 404: PROBLEM})
     def retrieve(self, request, *args, **kwargs):

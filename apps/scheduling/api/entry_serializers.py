@@ -1,5 +1,8 @@
+import threading
+from collections import OrderedDict
 from datetime import UTC
 
+import orjson
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -92,6 +95,7 @@ INSTANCE_FIELDS = (
     "title",
     "notes",
     "status",
+    "kind",
     "timezone",
     "rrule",
     "is_recurring",
@@ -115,6 +119,7 @@ def render_instances(instances, fields=None) -> list[dict]:
         if shared is None:
             shared = per_master[master.pk] = {
                 "entry_id": str(master.pk),
+                "kind": master.kind,
                 "timezone": master.timezone,
                 "rrule": master.rrule,
                 "incident_id": str(master.incident_id) if master.incident_id else None,
@@ -137,6 +142,7 @@ def render_instances(instances, fields=None) -> list[dict]:
             "title": instance.title,
             "notes": instance.notes,
             "status": instance.status,
+            "kind": shared["kind"],
             "timezone": shared["timezone"],
             "rrule": shared["rrule"],
             "is_recurring": instance.original_start is not None,
@@ -148,6 +154,109 @@ def render_instances(instances, fields=None) -> list[dict]:
         }
         rows.append(row if fields is None else {name: row[name] for name in fields})
     return rows
+
+
+# --- the computed window, from per-master encoded rows ---------------------------------------
+#
+# A change anywhere in the org replaces its window version (window_cache), so every window is
+# computed again after any change; most of its masters did not change. Each master's encoded
+# rows are kept in the process under a key made of everything they are rendered from — the
+# master's columns, its overrides near the window (columns and assignees), its assignees
+# (membership id, email, name), the window and the fields — so a changed master, override or
+# person gives a new key: nothing to invalidate, and a stale row cannot be served. The window
+# is then stitched from the rows in (start, id) order, as render_instances() orders them.
+
+_MASTER_ROWS_KEPT = 10_000  # ~ ten windows of 1,000 series, a few KB each
+_master_rows: OrderedDict = OrderedDict()
+_master_rows_lock = threading.Lock()
+
+
+def _people_key(people) -> tuple:
+    return tuple((m.pk, m.user.email, m.user.name) for m in people)
+
+
+def _master_key(master, window_start, window_end, fields) -> tuple:
+    overrides = tuple((o.row, _people_key(o.assignee_list)) for o in master.near_overrides)
+    return (master.row, overrides, _people_key(master.assignee_list), window_start, window_end, fields)
+
+
+def _render_master_rows(master, window_start, window_end, fields) -> list[tuple]:
+    """(start, id, encoded row, assignee ids) of each of the master's instances in the
+    window: the rows render_instance() gives, `fields` narrowing them."""
+    entry_id = str(master.pk)
+    incident_id = str(master.incident_id) if master.incident_id else None
+    shared = [_assignee(m) for m in master.assignee_list]
+    shared_ids = frozenset(str(m.pk) for m in master.assignee_list)
+    out = []
+    for ident, original, start, end, override in recurrence.spans(
+        master, master.near_overrides, window_start, window_end
+    ):
+        if override is None:
+            title, notes, status, assignees, people = master.title, master.notes, master.status, shared, shared_ids
+        else:
+            title = override.title or master.title
+            notes = override.notes if override.notes else master.notes
+            status = override.status or master.status
+            assignees = [_assignee(m) for m in override.assignee_list]
+            people = frozenset(str(m.pk) for m in override.assignee_list)
+        row = {
+            "id": ident,
+            "entry_id": entry_id,
+            "original_start": _dt(original),
+            "start": _dt(start),
+            "end": _dt(end),
+            "title": title,
+            "notes": notes,
+            "status": status,
+            "kind": master.kind,
+            "timezone": master.timezone,
+            "rrule": master.rrule,
+            "is_recurring": original is not None,
+            "is_exception": override is not None,
+            "assignees": assignees,
+            "incident_id": incident_id,
+            "work_item_ref": master.work_item_ref,
+            "private": master.private,
+        }
+        if fields is not None:
+            row = {name: row[name] for name in fields}
+        out.append((start, ident, orjson.dumps(row), people))
+    return out
+
+
+def render_window(masters, window_start, window_end, fields=None, people=None) -> tuple[int, bytes]:
+    """(count, the results array as encoded JSON) of a window over light masters
+    (selectors.window_masters): render_instances() over schedule_instances(), row for row
+    and byte for byte, with each unchanged master's rows taken from the process."""
+    rows = []
+    for master in masters:
+        key = _master_key(master, window_start, window_end, fields)
+        with _master_rows_lock:
+            found = _master_rows.get(key)
+            if found is not None:
+                _master_rows.move_to_end(key)
+        if found is None:
+            found = _render_master_rows(master, window_start, window_end, fields)
+            with _master_rows_lock:
+                _master_rows[key] = found
+                while len(_master_rows) > _MASTER_ROWS_KEPT:
+                    _master_rows.popitem(last=False)
+        if people is None:
+            rows.extend(found)
+        else:
+            rows.extend(row for row in found if row[3] & people)
+    rows.sort(key=_by_start_and_id)
+    return len(rows), b"[" + b",".join([row[2] for row in rows]) + b"]"
+
+
+def _by_start_and_id(row: tuple) -> tuple:
+    return row[0], row[1]
+
+
+def forget_master_rows() -> None:
+    """Empty the per-master rows (the bench's cold runs)."""
+    with _master_rows_lock:
+        _master_rows.clear()
 
 
 class ScheduleAssigneeSerializer(serializers.Serializer):
