@@ -33,7 +33,7 @@ def test_new_incident_appears_on_the_open_board(org, make_member):
         assert response.status_code == 201
         incident_id = response.json()["id"]
         row = page.locator(f"#incident-{incident_id}")
-        row.wait_for(timeout=5_000)
+        row.wait_for(timeout=10_000)
         assert "Broken gate" in row.inner_text()
         assert "sla-ok" in row.get_attribute("class")
         assert page.evaluate("window.__noReload") is True, "the board reloaded instead of updating in place"
@@ -46,13 +46,13 @@ def test_new_incident_appears_on_the_open_board(org, make_member):
         page.wait_for_function(
             f"document.querySelector('#incident-{incident_id} select[name=status] option').textContent"
             " === 'In Progress'",
-            timeout=5_000,
+            timeout=10_000,
         )
         assert off_loop(lambda: Incident.objects.get(pk=incident_id).status) == "in_progress"
 
         # Filters swap the rows in place.
         page.select_option("form.filters select[name=priority]", "urgent")
-        page.wait_for_function("!document.body.innerText.includes('Already open')", timeout=5_000)
+        page.wait_for_function("!document.body.innerText.includes('Already open')", timeout=10_000)
         assert row.is_visible()
 
         # The war room shows the same board plus the live event feed.
@@ -60,6 +60,6 @@ def test_new_incident_appears_on_the_open_board(org, make_member):
         war.goto(f"{server.base_url}/incidents/war-room/?org={org.slug}")
         war.wait_for_function("document.getElementById('ws-status').textContent === 'live'", timeout=10_000)
         create_incident(api, "Flooded basement")
-        war.locator("#event-feed li", has_text="incident.created").first.wait_for(timeout=5_000)
-        war.locator("#incident-rows", has_text="Flooded basement").wait_for(timeout=5_000)
+        war.locator("#event-feed li", has_text="incident.created").first.wait_for(timeout=10_000)
+        war.locator("#incident-rows", has_text="Flooded basement").wait_for(timeout=10_000)
         assert not errors, errors
