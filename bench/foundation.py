@@ -510,7 +510,9 @@ def main() -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run_main(main) -> None:
+    """Every bench's entry point: its exit code, a clear line and 1 on a BenchError, 130 on
+    Ctrl-C (the servers it started are stopped by their own context managers)."""
     try:
         sys.exit(main())
     except BenchError as exc:
@@ -519,3 +521,7 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -279,8 +279,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except fd.BenchError as exc:
-        print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
-        sys.exit(1)
+    fd.run_main(main)
