@@ -2,10 +2,14 @@ import hashlib
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import ApiKey
+from apps.accounts.services import api_key_version_key
 from apps.orgs.models import Role
 from tests.conftest import key_client
 
@@ -94,3 +98,27 @@ def test_api_key_cannot_switch_org(org, owner, make_org, make_member):
     client = key_client(owner)
     response = client.get("/v1/events", HTTP_X_ORG=other.slug)
     assert response.status_code == 404 and response.json()["code"] == "ORG_NOT_FOUND"
+
+
+def test_a_warm_key_costs_no_query_and_its_throttle_still_counts(owner, settings):
+    """The resolved key is kept per process and validated by its version token, read in the
+    same Redis round trip as the per-key throttle's counter: that counter must still count."""
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "user": "3/min"}
+    client = key_client(owner)
+    assert client.get("/v1/auth/me").status_code == 200  # resolves the key (and writes last_used_at)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/v1/auth/me").status_code == 200
+    assert not [q for q in queries.captured_queries if "accounts_apikey" in q["sql"]], queries.captured_queries
+    assert client.get("/v1/auth/me").status_code == 200
+    assert client.get("/v1/auth/me").status_code == 429  # the 4th in the window
+
+
+def test_another_process_invalidation_is_seen_at_once(owner):
+    """What another process's revocation does: the row changes and the version token goes.
+    This process's copy of the key must not answer the next request."""
+    client = key_client(owner)
+    assert client.get("/v1/auth/me").status_code == 200
+    key = ApiKey.objects.get()
+    ApiKey.objects.update(revoked_at=timezone.now())
+    cache.delete(api_key_version_key(key.key_hash))
+    assert client.get("/v1/auth/me").status_code == 401

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.test import Client
 
 from apps.accounts.models import ApiKey
-from apps.accounts.services import _key_cache_key, api_key_authenticate, api_key_revoke
+from apps.accounts.services import api_key_authenticate, api_key_revoke, api_key_version_key
 from apps.events.publish import publish_on_commit
 from apps.orgs.models import Role
 from apps.orgs.services import membership_remove, membership_update
@@ -179,10 +179,10 @@ def test_no_cached_copy_outlives_a_revocation_even_one_cached_during_it(org, own
 
     with transaction.atomic():
         api_key_revoke(actor=actor_for(owner), api_key=ApiKey.objects.get(pk=key.pk))
-        cache.delete(_key_cache_key(key.key_hash))  # make the concurrent request read the database
+        cache.delete(api_key_version_key(key.key_hash))  # make the concurrent request read the database
         worker = threading.Thread(target=concurrent_request)
         worker.start()
         worker.join()
-        assert cache.get(_key_cache_key(key.key_hash)) is not None  # re-cached, still live
+        assert cache.get(api_key_version_key(key.key_hash)) is not None  # re-cached, still live
     assert api_key_authenticate(raw) is None
-    assert cache.get(_key_cache_key(key.key_hash)) is None
+    assert cache.get(api_key_version_key(key.key_hash)) is None

@@ -1,15 +1,17 @@
 """Identity writes: sign-in challenges and API keys."""
 
+import copy
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey, LoginCode, User, normalize_email
@@ -19,8 +21,10 @@ from apps.events.publish import publish_on_commit
 from apps.orgs.models import Membership
 from apps.orgs.roles import ADMINS
 from schedkit.api.problems import Problem
+from schedkit.cache import REDIS_UNAVAILABLE
 from schedkit.tokens import token_hash
 
+MISSING = object()
 LAST_USED_RESOLUTION = timedelta(seconds=60)  # at most one last_used_at write per key per minute
 
 
@@ -163,24 +167,34 @@ def api_key_revoke_staff(*, user, keys) -> int:
 
 
 KEY_CACHE_TTL = 30  # seconds; services invalidate at once, anything else is seen within this
+VERSION_TTL = 86400  # a version token outlives any process-local copy validated by it
+_LOCAL_MAX = 4096  # resolved keys kept per process
+
+#: key_hash -> (ApiKey with user, org, role, membership_id; version token; monotonic expiry).
+#: Shared by the threads of a process; every request gets its own copy (`_request_copy`).
+_local_keys: dict = {}
 
 
-def _key_cache_key(key_hash: str) -> str:
+def api_key_version_key(key_hash: str) -> str:
+    """The key's version token in the shared cache: every process validates its local copy
+    of the resolved key against it on each request; invalidation deletes it."""
     return f"apikey:{key_hash}"
 
 
 def api_key_cache_invalidate(*, org_id=None, user_id=None, key_hashes=None) -> None:
     """Forget resolved keys in every process at once: a revoked key, or every key of a user
     and/or an org whose role, membership, user or org record changed (a cached key carries
-    snapshots of them)."""
+    snapshots of them). Deleting the version tokens is what every process checks."""
     if key_hashes is None:
         keys = ApiKey.objects.all()
         if org_id is not None:
             keys = keys.filter(org_id=org_id)
         if user_id is not None:
             keys = keys.filter(user_id=user_id)
-        key_hashes = keys.values_list("key_hash", flat=True)
-    cache.delete_many([_key_cache_key(h) for h in key_hashes])
+        key_hashes = list(keys.values_list("key_hash", flat=True))
+    cache.delete_many([api_key_version_key(h) for h in key_hashes])
+    for key_hash in key_hashes:
+        _local_keys.pop(key_hash, None)
 
 
 def _api_key_lookup(key_hash: str) -> ApiKey | None:
@@ -193,25 +207,70 @@ def _api_key_lookup(key_hash: str) -> ApiKey | None:
     )
 
 
-def api_key_authenticate(raw: str) -> ApiKey | None:
-    """Resolve a presented key: key, user, org and the user's current role, in one query, then
-    from the shared cache (every request of an agent presents its key: this is the hot path).
-    A key stops working when revoked, expired, or its user leaves the org."""
+def _request_copy(key: ApiKey) -> ApiKey:
+    """A copy per request (as unpickling gave before): views and middleware may set
+    attributes on request.auth / request.user, which must not leak into other requests."""
+    copied = copy.copy(key)
+    copied.user = copy.copy(key.user)
+    copied.org = copy.copy(key.org)
+    return copied
+
+
+def api_key_local(raw: str):
+    """(key_hash, this process's resolved copy or None) for a presented key, without I/O.
+    The copy is not validated: pass its version to `api_key_authenticate`."""
     if not raw or not raw.startswith(ApiKey.PREFIX):
-        return None
+        return None, None
     key_hash = token_hash(raw)
-    cache_key = _key_cache_key(key_hash)
-    key = cache.get(cache_key)
-    if key is None:
+    return key_hash, _local_keys.get(key_hash)
+
+
+def api_key_authenticate(raw: str, *, key_hash=None, version=MISSING) -> ApiKey | None:
+    """Resolve a presented key: key, user, org and the user's current role, in one query, then
+    from this process's copy as long as the key's version token in the shared cache is
+    unchanged (every request of an agent presents its key: this is the hot path). The token is
+    read here, or by the caller in its own round trip (`version`, see
+    apps.accounts.authentication: with the throttle's counter). A key stops working when
+    revoked, expired, or its user leaves the org — at once when a service changed it (the token
+    is deleted on commit), within KEY_CACHE_TTL otherwise."""
+    if key_hash is None:
+        if not raw or not raw.startswith(ApiKey.PREFIX):
+            return None
+        key_hash = token_hash(raw)
+    cache_key = api_key_version_key(key_hash)
+    if version is MISSING:
+        version = cache.get(cache_key)  # None as well when Redis is unavailable: the database decides
+    entry = _local_keys.get(key_hash)
+    if entry is not None and version is not None and entry[1] == version and entry[2] > time.monotonic():
+        key = entry[0]
+    else:
+        created = version is None
+        if created:  # read (or create) the token *before* the database: a change after it replaces it
+            try:
+                cache.add(cache_key, secrets.randbits(62), VERSION_TTL)
+            except REDIS_UNAVAILABLE:
+                pass  # the get below is a miss too: nothing is kept, the database decides
+            version = cache.get(cache_key)
         key = _api_key_lookup(key_hash)
         if key is None or key.role is None:
+            _local_keys.pop(key_hash, None)
+            if created and version is not None:
+                try:
+                    cache.delete(cache_key)  # no token for a key that does not resolve
+                except REDIS_UNAVAILABLE:
+                    pass  # harmless: a token only lets a copy be kept
             return None
-        cache.set(cache_key, key, KEY_CACHE_TTL)
+        if version is not None:
+            if len(_local_keys) >= _LOCAL_MAX:
+                _local_keys.clear()
+            _local_keys[key_hash] = (key, version, time.monotonic() + KEY_CACHE_TTL)
     now = timezone.now()
     if key.expires_at is not None and key.expires_at <= now:
         return None
     if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        # at most one write per key per minute across processes (the filter), one query per
+        # process per minute
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+        ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
-        cache.set(cache_key, key, KEY_CACHE_TTL)
-    return key
+    return _request_copy(key)

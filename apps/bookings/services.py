@@ -128,11 +128,12 @@ def booking_hold(
     timezone_name: str = "",
 ) -> Booking:
     now = timezone.now()
+    pii = _attendee_fields(attendee_email=attendee_email, attendee_phone=attendee_phone)  # CPU: before the locks
     with transaction.atomic():
         person = _lock_person(slot.person_id)
         if person is not None:
             _expire_person_holds(person.pk, now)
-        slot = SlotInstance.objects.select_for_update().get(pk=slot.pk)
+        slot = SlotInstance.objects.select_for_update(of=("self",)).select_related("org").get(pk=slot.pk)
         _expire_slot_holds(slot, now)
         if slot.status == SlotInstance.Status.BLOCKED or slot.start_at <= now:
             raise Problem(409, "SLOT_UNAVAILABLE", "Slot unavailable", "This slot is blocked or already started.")
@@ -154,7 +155,7 @@ def booking_hold(
             attendee_name=attendee_name,
             notes=notes,
             timezone=timezone_name,
-            **_attendee_fields(attendee_email=attendee_email, attendee_phone=attendee_phone),
+            **pii,
         )
         _save_booking(booking)
         slot_seats_change(slot=slot, hold=+1)
