@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 DB_NAME = "schedkit_bench_calendars"
 os.environ.update(
     DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+    REDIS_URL=os.environ.get("BENCH_REDIS_URL")
+    or f"{os.environ.get('BENCH_REDIS', 'redis://127.0.0.1:6379')}/{os.environ.get('BENCH_REDIS_DB', '9')}",
     REDIS_KEY_PREFIX="bench-calendars",
     SECRET_KEY="bench-secret-key",
     LOG_LEVEL="WARNING",

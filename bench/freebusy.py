@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 DB_NAME = os.environ.get("BENCH_DB_PREFIX", "schedkit_bench") + "_freebusy"
 os.environ.update(
     DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+    REDIS_URL=os.environ.get("BENCH_REDIS_URL")
+    or f"{os.environ.get('BENCH_REDIS', 'redis://127.0.0.1:6379')}/{os.environ.get('BENCH_REDIS_DB', '9')}",
     REDIS_KEY_PREFIX="bench-freebusy",
     SECRET_KEY="bench-secret-key",
     LOG_LEVEL="WARNING",
