@@ -33,8 +33,10 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes import FakeServer  # noqa: E402
 
 DB_NAME = "schedkit_bench_delivery"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL")
+REDIS_URL = (
+    os.environ.get("BENCH_REDIS_URL")
     or f"{os.environ.get('BENCH_REDIS', 'redis://127.0.0.1:6379')}/{os.environ.get('BENCH_REDIS_DB', '6')}"
+)
 EVENTS = int(os.environ.get("BENCH_EVENTS", "2000"))
 ENDPOINTS = 3
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
