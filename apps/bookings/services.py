@@ -13,6 +13,7 @@ import logging
 import random
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -84,8 +85,19 @@ def _person_busy(*, person: Person | None, start_at, end_at, seat_group: str, ex
 
 
 def _save_booking(booking: Booking) -> None:
-    """Insert/update inside a savepoint: the exclusion constraint's violation is a 409."""
-    booking.full_clean(exclude=["slot", "event_type", "person", "user", "rescheduled_from", "org"])
+    """Insert/update inside a savepoint: the exclusion constraint's violation is a 409.
+
+    Field validation runs in Python; the database checks are left to the database, where
+    they are enforced anyway. Django's `validate_unique` (the primary key, a fresh uuid7)
+    and `validate_constraints` (`booking_order`, as a `SELECT`) would each be one more
+    query inside the caller's locked transaction (issue 16: holds' shortest transaction)."""
+    booking.full_clean(
+        exclude=["slot", "event_type", "person", "user", "rescheduled_from", "org"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    if booking.end_at <= booking.start_at:  # `booking_order`, checked here without a query
+        raise ValidationError({"end_at": "The end must be after the start."})
     try:
         with transaction.atomic():
             booking.save()

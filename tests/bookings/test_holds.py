@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.bookings.models import Booking
@@ -252,3 +253,32 @@ def test_funnel_metrics_are_exported(org, frontdesk):
 
     assert metrics.BOOKING_CONFLICTS.labels("SLOT_FULL")._value.get() >= 1
     assert metrics.HOLD_TO_CONFIRM._sum.get() > 0
+
+
+# The hold's locked transaction, BEGIN to COMMIT: the person row and lock, overdue holds
+# expired (person, then slot), the slot row lock, the host's busy time (entries, bookings,
+# external calendars), the insert in its savepoint, the seat count and the outbox event.
+HOLD_TRANSACTION = 16
+
+
+def test_a_hold_transaction_is_short_and_reads_nothing_only_to_validate(org, frontdesk):
+    """The hold path is hot (issue 16: holds at 50 clients, shortest possible transaction):
+    its locked transaction's statements are pinned, and none of them only validates what the
+    database enforces anyway (Django's primary-key uniqueness check, `booking_order` as a
+    SELECT)."""
+    location = make_location(org)
+    person = make_person(org, location=location)
+    start = (timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    first = make_slot(location, person, capacity=2, start=start)
+    second = make_slot(location, person, capacity=2, start=start + timedelta(hours=3))
+    assert hold(frontdesk, first, "warm").status_code == 201  # caches warm (API key, settings)
+    with CaptureQueriesContext(connection) as ctx:
+        response = hold(frontdesk, second, "measured")
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in ctx.captured_queries]
+    lock = next(n for n, sql in enumerate(statements) if "pg_advisory_xact_lock" in sql)
+    begin = max(n for n in range(lock) if statements[n] == "BEGIN")
+    commit = next(n for n in range(lock, len(statements)) if statements[n] == "COMMIT")
+    transaction_statements = statements[begin : commit + 1]
+    assert not [s for s in transaction_statements if '"_check"' in s or s.startswith('SELECT 1 AS "a"')]
+    assert len(transaction_statements) == HOLD_TRANSACTION, "\n".join(transaction_statements)
