@@ -10,10 +10,16 @@ from tests.factories import MembershipFactory, OrgFactory, actor_for
 
 PRODUCTION_TOPOLOGY = settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and bool(settings.REDIS_URL)
 
+# Files that take minutes on their own run first, so under pytest-xdist (bin/test) one worker
+# takes them while the others share the rest — last, they were the suite's tail alone.
+LONGEST_FIRST = ("tests/test_fuzz.py",)
+
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `services` need PostgreSQL + Redis. Under `make test` they must run
+    """The longest files first (the same order in every xdist worker). Tests marked
+    `services` need PostgreSQL + Redis. Under `make test` they must run
     (SCHEDKIT_REQUIRE_SERVICES=1 turns a missing service into a failure, not a skip)."""
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONGEST_FIRST)  # stable: else as collected
     if PRODUCTION_TOPOLOGY:
         return
     if os.environ.get("SCHEDKIT_REQUIRE_SERVICES"):
