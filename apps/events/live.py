@@ -9,7 +9,11 @@
   gap from the event log.
 - `Delivered`: the ids a subscriber already sent (duplicates skipped) and the replay start for
   a gap.
-- `SendQueue`: a bounded, beacon-coalescing queue between the channel layer and a slow client.
+- `SendQueue`: a bounded, beacon-coalescing queue between the channel layer (and the ephemeral
+  hub, apps/events/ephemeral.py) and a slow client; it holds envelopes or `Encoded` ones
+  (JSON text made once per process), coalesced by `coalesce_key`.
+- `reachable(name, ping, failure, what)`: one backoff probe per Redis connection kind and event
+  loop, awaited by every subscriber that lost it (`layer_reachable` for the channel layer).
 - `access_revoked(actor, envelope)`: does this `access.revoked` event end this subscriber's
   access (its API key or its membership)? Services publish it when a key is revoked or a
   membership is removed, deactivated or changes role; subscribers then close.
