@@ -8,4 +8,4 @@ RUN SECRET_KEY=build python manage.py collectstatic --noinput -v0
 RUN useradd --create-home schedkit && mkdir -p /app/var && chown -R schedkit /app/var
 USER schedkit
 EXPOSE 8000
-CMD ["uvicorn", "schedkit.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers", "--no-access-log"]
+CMD ["uvicorn", "schedkit.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers", "--no-access-log", "--ws-per-message-deflate", "false"]

@@ -170,7 +170,7 @@ def server_command(kind: str, project: str, port: int, workers: int) -> list[str
     host = ["--host", "127.0.0.1", "--port", str(port)]
     if kind == "uvicorn":
         return [sys.executable, "-m", "uvicorn", asgi, *host, "--workers", str(workers), "--no-access-log",
-                "--loop", "uvloop", "--http", "httptools"]  # fmt: skip
+                "--loop", "uvloop", "--http", "httptools", "--ws-per-message-deflate", WS_DEFLATE]  # fmt: skip
     if kind == "gunicorn":
         return [sys.executable, "-m", "gunicorn", wsgi, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                 "--worker-class", "gthread", "--threads", GUNICORN_THREADS, "--keep-alive", "75"]  # fmt: skip
@@ -183,6 +183,8 @@ def server_command(kind: str, project: str, port: int, workers: int) -> list[str
 
 # How bin/run and docker-compose serve plain HTTP in the production topology.
 PRODUCTION_KIND = "uvicorn"
+# permessage-deflate for websockets: off as bin/run serves; BENCH_WS_DEFLATE=true measures it on.
+WS_DEFLATE = os.environ.get("BENCH_WS_DEFLATE", "false")
 GUNICORN_THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
 
 

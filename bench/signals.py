@@ -16,7 +16,10 @@ then measures:
               and whether every subscriber ends with every responder's last position
   latency     ping → subscriber over HTTP pings at LATENCY_RATE/s (p50/p99, delivered/expected)
   layer       BENCH_CHANNEL_LAYER=pubsub serves with RedisPubSubChannelLayer instead of the
-              project's RedisChannelLayer subclass (CHANNEL_LAYER_VARIANT)
+              project's RedisChannelLayer subclass (CHANNEL_LAYER_VARIANT); beacon positions
+              take the ephemeral hub (apps/events/ephemeral.py) on either, so it changes only
+              the persisted events' path
+  deflate     BENCH_WS_DEFLATE=true serves websockets with permessage-deflate (bin/run: off)
   db writes   rows inserted/updated/deleted in the database (pg_stat_database) per ping
 
 Everything stays on loopback and runs for a fixed time. Figures go to
@@ -48,6 +51,7 @@ SETTLE_SECONDS = float(
     os.environ.get("BENCH_SETTLE_SECONDS", "10")
 )  # for every subscriber to see every latest position
 LAYER = os.environ.get("BENCH_CHANNEL_LAYER", "redis")  # redis (RedisChannelLayer) or pubsub (RedisPubSubChannelLayer)
+DEFLATE = fd.WS_DEFLATE  # BENCH_WS_DEFLATE
 LATENCY_RATE = int(os.environ.get("BENCH_LATENCY_RATE", "50"))  # 50 responders pinging every second
 LATENCY_SECONDS = 10.0
 
@@ -324,7 +328,7 @@ def main() -> int:
     fd.signal.signal(fd.signal.SIGTERM, lambda *_: sys.exit(143))
     lua = fd.RESULTS / "signals-ping.lua"
     lua.write_text(PING_LUA)
-    results: dict = {}
+    results: dict = {"channel_layer": LAYER, "ws_deflate": DEFLATE}
     try:
         server.start()
         start_beacons(server.base, keys["phones"])
@@ -371,6 +375,7 @@ def main() -> int:
         f"{ws['phone_sockets']} phone sockets, each ping fanned out to {ws['fan_out_per_ping']} sockets)"
     )
     print(f"channel layer: {LAYER} ({'RedisPubSubChannelLayer' if LAYER == 'pubsub' else 'RedisChannelLayer'})")
+    print(f"websocket permessage-deflate: {DEFLATE}")
     for label, run in (("ws, paced", ws), ("ws, flood", results["ws_flood"])):
         print(
             f"{label} ({run['window']} in flight/phone): {run['pings_per_sec']:.0f} pings/s accepted, "

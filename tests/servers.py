@@ -69,6 +69,8 @@ def asgi_server(env: dict | None = None, cwd: Path = ROOT):
             "--no-access-log",
             "--log-level",
             "warning",
+            "--ws-per-message-deflate",
+            "false",  # as bin/run serves
         ],
         cwd=cwd,
         env=env if env is not None else server_env(),

@@ -4,13 +4,17 @@ The consumer authenticates (session cookie or API key, put in the scope by
 apps/accounts/ws_auth.py), resolves the org like the REST API (apps/orgs/tenancy.actor_for;
 a refused handshake is 403), joins the org's channel-layer group and forwards every event of
 the org, so every server process delivers every event of the orgs its clients belong to.
+Live beacon positions (`signal.beacon`, not persisted) come instead through the process's
+ephemeral hub (apps/events/ephemeral.py: one Redis PUBLISH per ping, one subscription per org
+and process, latest wins), already encoded: every socket sends the same text.
 
 Staying up: a dropped Redis connection is retried (apps/events/live.Subscription); after the
 outage the consumer re-checks the caller's access and sends the persisted events it missed
 (deduplicated), so a client sees no gap except unpersisted beacon positions. Events wait for a
 slow client in a bounded queue (EVENTS_WS_QUEUE_SIZE; the oldest go first) where a
 responder's beacon positions are coalesced: a waiting `signal.beacon` is replaced by the
-newer one, so a slow screen gets the newest position rather than a backlog.
+newer one, so a slow screen gets the newest position rather than a backlog. The hub retries
+its own dropped connection and subscribes again; positions published meanwhile are lost.
 
 A reconnecting client may send `?last_event_id=<id>` (the `id` of the last event it got): the
 persisted events after it are sent first, as the SSE stream does for `Last-Event-ID`.
@@ -39,10 +43,11 @@ from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 from django.core.exceptions import ValidationError
 
-from apps.events import conf
+from apps.events import conf, ephemeral
 from apps.events.live import (
     LAYER_ERRORS,
     Delivered,
+    Encoded,
     SendQueue,
     Subscription,
     aaccess_still_valid,
@@ -114,6 +119,8 @@ class OrgEventsConsumer(AsyncJsonWebsocketConsumer):
                 self.sender.cancel()
             if self.subscription.refresher is not None:
                 self.subscription.refresher.cancel()
+            if self.actor is not None:  # ended without a disconnect (a crash): leave the hub too
+                await ephemeral.unsubscribe(self.actor.org_id, self.queue.put)
 
     async def dispatch(self, message):
         # channels' dispatch first hops to the sync thread to close stale database
@@ -140,6 +147,7 @@ class OrgEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
         self.actor = actor
+        await ephemeral.subscribe(actor.org_id, self.queue.put)
         await self.accept()
         metrics.WS_CONNECTIONS.inc()
         await self.send_json({"type": "connected", "org": slug})
@@ -155,14 +163,22 @@ class OrgEventsConsumer(AsyncJsonWebsocketConsumer):
         if self.sender is not None:
             self.sender.cancel()
         if self.actor is not None:
-            await self.subscription.leave()
-            metrics.WS_CONNECTIONS.dec()
-            self.actor = None
+            await self._leave()
+
+    async def _leave(self):
+        await ephemeral.unsubscribe(self.actor.org_id, self.queue.put)
+        await self.subscription.leave()
+        metrics.WS_CONNECTIONS.dec()
+        self.actor = None
 
     async def _send_queued(self):
         try:
             while True:
-                await self.send_json(await self.queue.get())
+                item = await self.queue.get()
+                if isinstance(item, Encoded):  # encoded once for every socket of the process
+                    await self.send(text_data=item.text)
+                else:
+                    await self.send_json(item)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the client went away mid-send; disconnect follows
@@ -237,7 +253,5 @@ class OrgEventsConsumer(AsyncJsonWebsocketConsumer):
             self.sender.cancel()
         if envelope is not None:
             await self.send_json(envelope)
-        await self.subscription.leave()
-        metrics.WS_CONNECTIONS.dec()
-        self.actor = None
+        await self._leave()
         await self.close(code=CLOSE_ACCESS_REVOKED)

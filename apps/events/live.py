@@ -9,7 +9,11 @@
   gap from the event log.
 - `Delivered`: the ids a subscriber already sent (duplicates skipped) and the replay start for
   a gap.
-- `SendQueue`: a bounded, beacon-coalescing queue between the channel layer and a slow client.
+- `SendQueue`: a bounded, beacon-coalescing queue between the channel layer (and the ephemeral
+  hub, apps/events/ephemeral.py) and a slow client; it holds envelopes or `Encoded` ones
+  (JSON text made once per process), coalesced by `coalesce_key`.
+- `reachable(name, ping, failure, what)`: one backoff probe per Redis connection kind and event
+  loop, awaited by every subscriber that lost it (`layer_reachable` for the channel layer).
 - `access_revoked(actor, envelope)`: does this `access.revoked` event end this subscriber's
   access (its API key or its membership)? Services publish it when a key is revoked or a
   membership is removed, deactivated or changes role; subscribers then close.
@@ -24,6 +28,7 @@ import random
 import time
 import uuid
 from collections import OrderedDict
+from typing import NamedTuple
 
 from channels.db import database_sync_to_async
 from django.utils import timezone
@@ -103,34 +108,44 @@ class Subscription:
             return
 
 
-_probes: dict[tuple[int, int], asyncio.Task] = {}
+_probes: dict[tuple[object, int], asyncio.Task] = {}
 
 
 async def layer_reachable(layer, failure: Exception) -> None:
     """Wait until the layer's Redis answers again. One probe per layer and event loop, shared
     by every subscriber of the process (a thousand sockets do not each hammer a dead Redis)."""
-    key = (id(layer), id(asyncio.get_running_loop()))
+    await reachable(("layer", id(layer)), lambda: _ping_layer(layer), failure, "channel layer")
+
+
+async def reachable(name, ping, failure: Exception, what: str) -> None:
+    """Wait until `ping()` (a coroutine function) succeeds, retried with backoff; one probe
+    per `name` and event loop, however many callers wait for it."""
+    key = (name, id(asyncio.get_running_loop()))
     probe = _probes.get(key)
     if probe is None or probe.done():
-        logger.warning("channel layer unreachable (%s: %s); retrying", type(failure).__name__, failure)
-        probe = _probes[key] = asyncio.ensure_future(_probe(layer))
+        logger.warning("%s unreachable (%s: %s); retrying", what, type(failure).__name__, failure)
+        probe = _probes[key] = asyncio.ensure_future(_probe(ping, what))
     await asyncio.shield(probe)
 
 
-async def _probe(layer) -> None:
+async def _ping_layer(layer) -> None:
+    if hasattr(layer, "connection"):  # channels-redis: ping every shard
+        for index in range(layer.ring_size):
+            await layer.connection(index).ping()
+
+
+async def _probe(ping, what: str) -> None:
     started = time.monotonic()
     delay = 0.05
     longest = conf.get("EVENTS_STREAM_BACKOFF_MAX_SECONDS")
     while True:
         await asyncio.sleep(delay * random.uniform(0.5, 1.0))
         try:
-            if hasattr(layer, "connection"):  # channels-redis: ping every shard
-                for index in range(layer.ring_size):
-                    await layer.connection(index).ping()
+            await ping()
         except LAYER_ERRORS:
             delay = min(delay * 2, longest)
             continue
-        logger.warning("channel layer reachable again after %.1f s; subscribers re-join", time.monotonic() - started)
+        logger.warning("%s reachable again after %.1f s; subscribers re-join", what, time.monotonic() - started)
         return
 
 
@@ -168,16 +183,38 @@ class Delivered:
         return uuid.UUID(int=ms << 80)
 
 
+class Encoded(NamedTuple):
+    """An envelope already encoded as JSON text — once per process, however many of its
+    subscribers send it (apps/events/ephemeral.py builds them)."""
+
+    key: object  # `coalesce_key(envelope)`: None when it is not coalesced
+    id: str | None
+    text: str
+
+
+COALESCED = ("signal.beacon",)
+
+
+def coalesce_key(envelope: dict):
+    """What a newer envelope replaces an older one by, in a subscriber's queue (latest wins):
+    a responder's `signal.beacon` position; None for every other envelope."""
+    if envelope.get("type") in COALESCED:
+        data = envelope.get("data") or {}
+        member = data.get("membership_id") or data.get("beacon_id")
+        if member is not None:
+            return (envelope["type"], str(member))
+    return None
+
+
 class SendQueue:
     """Events waiting for one slow client: bounded (past `size` the oldest are dropped and
     counted), and coalescing — a waiting `signal.beacon` of a responder is replaced in place by
-    the newer one (latest wins), so a slow screen gets the newest position, not a backlog."""
-
-    COALESCED = ("signal.beacon",)
+    the newer one (latest wins), so a slow screen gets the newest position, not a backlog.
+    Items are envelopes (dicts) or `Encoded` envelopes; `get()` returns them as they were put."""
 
     def __init__(self, size: int):
         self.size = max(int(size), 1)
-        self.items: OrderedDict[object, dict] = OrderedDict()
+        self.items: OrderedDict[object, dict | Encoded] = OrderedDict()
         self.ready = asyncio.Event()
         self.dropped = 0
         self.coalesced = 0
@@ -185,28 +222,24 @@ class SendQueue:
     def __len__(self) -> int:
         return len(self.items)
 
-    @classmethod
-    def _key(cls, envelope: dict):
-        if envelope.get("type") in cls.COALESCED:
-            data = envelope.get("data") or {}
-            member = data.get("membership_id") or data.get("beacon_id")
-            if member is not None:
-                return (envelope["type"], str(member))
-        return object()  # never equal: not coalesced
+    @staticmethod
+    def _key(item: dict | Encoded):
+        key = item.key if isinstance(item, Encoded) else coalesce_key(item)
+        return object() if key is None else key  # object(): never equal, not coalesced
 
-    def put(self, envelope: dict) -> None:
-        key = self._key(envelope)
+    def put(self, item: dict | Encoded) -> None:
+        key = self._key(item)
         if key in self.items:
-            self.items[key] = envelope
+            self.items[key] = item
             self.coalesced += 1
         else:
-            self.items[key] = envelope
+            self.items[key] = item
             if len(self.items) > self.size:
                 self.items.popitem(last=False)
                 self.dropped += 1
         self.ready.set()
 
-    async def get(self) -> dict:
+    async def get(self) -> dict | Encoded:
         while not self.items:
             self.ready.clear()
             await self.ready.wait()

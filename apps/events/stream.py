@@ -12,7 +12,10 @@ The stream carries every domain event of the org, one frame each: `id: <event id
 comment keeps an idle connection open (every EVENTS_SSE_PING_SECONDS, 25 s). A reconnecting
 client's `Last-Event-ID` header (or `?last_event_id=`) first replays the persisted events
 newer than that id (UUIDv7 ids are time-ordered), then streams live. Fan-out is the org's
-channel-layer group, so every server process streams every event.
+channel-layer group, so every server process streams every event; live beacon positions
+(`signal.beacon`, not persisted) come through the process's ephemeral hub instead
+(apps/events/ephemeral.py), as on the websocket. Events wait for a slow client in the same
+bounded, beacon-coalescing queue as the websocket's (apps/events/live.SendQueue).
 
 Staying up: a dropped Redis connection is retried (apps/events/live.Subscription) and the
 persisted events of the gap are sent once it is back; if the channel layer is unreachable
@@ -40,11 +43,13 @@ from prometheus_client import Gauge
 
 from apps.accounts.authentication import presented_api_key
 from apps.accounts.services import api_key_authenticate
-from apps.events import conf
+from apps.events import conf, ephemeral
 from apps.events.live import (
     LAYER_ERRORS,
     RESUMED_TYPE,
     Delivered,
+    Encoded,
+    SendQueue,
     Subscription,
     aaccess_still_valid,
     access_revoked,
@@ -122,22 +127,25 @@ async def _events(actor: Actor, last_event_id: uuid.UUID | None):
         logger.warning("SSE stream ended at once: channel layer unreachable (%s)", type(exc).__name__)
         yield first + ": unavailable\n\n"
         return
-    queue: asyncio.Queue = asyncio.Queue(maxsize=conf.get("EVENTS_WS_QUEUE_SIZE"))
+    # A stalled client loses the oldest live events (and older positions), never blocks.
+    queue = SendQueue(conf.get("EVENTS_WS_QUEUE_SIZE"))
 
     async def pump():
         # Read the channel in its own task: cancelling a queue read is safe, a channel read
         # half-way through is not.
         while True:
             message = await subscription.receive()
-            if queue.full():
-                queue.get_nowait()  # a stalled client loses the oldest live events, never blocks
-            queue.put_nowait(message)
+            if message.get("type") == RESUMED_TYPE:
+                queue.put(message)
+            elif message.get("event"):
+                queue.put(message["event"])
 
     reader = asyncio.ensure_future(pump())
     SSE_CONNECTIONS.inc()
     delivered = Delivered()
     limit = conf.get("EVENTS_STREAM_REPLAY_LIMIT")
     try:
+        await ephemeral.subscribe(actor.org_id, queue.put)
         yield first + CONNECTED_DATA
         if last_event_id is not None:
             for envelope in await aevents_after(actor.org_id, actor.org.slug, last_event_id, limit):
@@ -146,14 +154,17 @@ async def _events(actor: Actor, last_event_id: uuid.UUID | None):
         interval = conf.get("EVENTS_SSE_PING_SECONDS")
         while True:
             try:
-                message = await asyncio.wait_for(queue.get(), timeout=interval)
+                item = await asyncio.wait_for(queue.get(), timeout=interval)
             except TimeoutError:
                 if reader.done():  # the reader failed in a way no retry covers: end, the client reconnects
                     logger.warning("SSE stream ended: its channel reader stopped (%r)", reader.exception())
                     return
                 yield PING_FRAME
                 continue
-            if message.get("type") == RESUMED_TYPE:
+            if isinstance(item, Encoded):  # a live position, encoded once for the process
+                yield f"id: {item.id}\ndata: {item.text}\n\n" if item.id else f"data: {item.text}\n\n"
+                continue
+            if item.get("type") == RESUMED_TYPE:
                 if not await aaccess_still_valid(actor):
                     return
                 for envelope in await aevents_after(actor.org_id, actor.org.slug, delivered.gap_start(), limit):
@@ -161,8 +172,8 @@ async def _events(actor: Actor, last_event_id: uuid.UUID | None):
                         delivered.add(envelope["id"])
                         yield frame(envelope)
                 continue
-            envelope = message.get("event")
-            if not envelope or delivered.seen(envelope.get("id")):
+            envelope = item
+            if delivered.seen(envelope.get("id")):
                 continue
             delivered.add(envelope.get("id"))
             yield frame(envelope)
@@ -171,4 +182,5 @@ async def _events(actor: Actor, last_event_id: uuid.UUID | None):
     finally:
         SSE_CONNECTIONS.dec()
         reader.cancel()
+        await ephemeral.unsubscribe(actor.org_id, queue.put)
         await subscription.leave()

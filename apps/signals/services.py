@@ -1,7 +1,7 @@
 """Signal writes. Every persisted signal publishes its event in the same transaction (outbox);
 beacon pings after the first write nothing to the database: the live position goes to the
-shared cache (Redis in production) and the `signal.beacon` envelope straight to the org's
-channel-layer group."""
+shared cache (Redis in production) and the `signal.beacon` envelope straight to the org's live
+subscribers, one Redis PUBLISH per ping (apps/events/ephemeral.py: latest wins, not persisted)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.events.publish import broadcast, publish_on_commit
+from apps.events import ephemeral
+from apps.events.publish import publish_on_commit
 from apps.incidents.services import incident_from_alert
 from apps.signals import conf
 from apps.signals.models import Beacon, PushSubscription, Signal
@@ -207,9 +208,9 @@ def beacon_ping(
     """Record a ping of the actor's beacon. Returns (live position, started).
 
     The first ping starts the beacon (Beacon row + `signal.beacon_on`, persisted). Every later
-    ping only refreshes the cache entry and broadcasts `signal.beacon`: no database write.
-    `announce=False`: the caller broadcasts `beacon_envelope(actor, position)` itself (the
-    websocket handler does, on its event loop, instead of blocking this thread on it)."""
+    ping only refreshes the cache entry and publishes `signal.beacon` (apps/events/ephemeral.py):
+    no database write. `announce=False`: the caller publishes `beacon_envelope(actor, position)`
+    itself (the websocket handler does, on its event loop, instead of blocking this thread on it)."""
     if actor.membership_id is None:
         raise Problem(403, "MEMBERSHIP_REQUIRED", "Membership required", "Only org members run a beacon.")
     _check_position(lat, lng, accuracy_m, heading, speed)
@@ -233,12 +234,12 @@ def beacon_ping(
     )
     cache.set(key, position, _live_ttl())
     if not started and announce:  # beacon_on already carried the first position to the streams
-        broadcast(actor.org_id, beacon_envelope(actor, position))
+        ephemeral.publish(actor.org_id, beacon_envelope(actor, position))
     return position, started
 
 
 def beacon_envelope(actor, position: dict) -> dict:
-    """The live `signal.beacon` of a ping (broadcast only, never persisted)."""
+    """The live `signal.beacon` of a ping (published to live subscribers only, never persisted)."""
     return {"id": str(uuid7()), "type": "signal.beacon", "org": actor.org.slug, "ts": position["ts"], "data": position}
 
 
