@@ -49,7 +49,9 @@ def test_one_subscription_per_org_and_process_latest_wins_for_every_local_subscr
         for lat in range(50):
             await ephemeral.apublish(org, position("a", lat))
         await asyncio.to_thread(ephemeral.publish, org, position("b", -1.0))  # from a thread, as HTTP pings do
-        while hub.received < 51:
+        # Counted as read, then handed out once the batch is read (the reader awaits between):
+        # wait for both, each queue holding its two coalesced positions.
+        while hub.received < 51 or len(first) < 2 or len(second) < 2:
             await asyncio.sleep(0.01)
         for queue in (first, second):
             got = await drained(queue)
