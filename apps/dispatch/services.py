@@ -306,7 +306,13 @@ def _still_free(person: Person, policy: DispatchPolicy, now) -> bool:
         return False
     own = [str(entry_id) for entry_id in active if entry_id]
     time = free_busy(
-        org=person.org, start=now, end=now + ranking.BUSY_WINDOW, people=[person], exclude_refs=own, with_rules=False
+        org=person.org,
+        start=now,
+        end=now + ranking.BUSY_WINDOW,
+        people=[person],
+        exclude_refs=own,
+        with_rules=False,
+        fresh=True,  # under the person-time lock: never the process cache
     )[person.pk]
     return not time.is_busy(now, now + ranking.BUSY_WINDOW)
 

@@ -8,10 +8,16 @@ time keyed by membership, for entries whose assignees need no schedulable profil
 
 Other apps add busy time by registering a source in their `AppConfig.ready()` (as
 `apps.events.delivery` takes delivery handlers), so this module imports no booking or
-calendar code. A source is `fn(*, org, people, start, end) -> {person_id: [Interval]}`.
+calendar code. A source is `fn(*, org, people, start, end) -> {person_id: [Interval]}`,
+registered `cacheable` when it changes only with writes that bump the org's time version.
 
 Query count is independent of the number of people: people (unless given), rules, the
-entry masters with their assignees and overrides, and one query per registered source."""
+entry masters with their assignees and overrides, and one query per registered source
+(bookings, live holds, external calendars). The stable part — rules, entries and the
+cacheable sources — is kept per process under the org's time version (a token in the shared
+cache that every writer of time data replaces after commit: `time_version`), so a repeated
+read is one cache GET plus the people (unless given) and the live holds query; `fresh=True`,
+a person-time lock or the transaction's own writes read everything from the database."""
 
 import functools
 import zoneinfo
@@ -22,10 +28,11 @@ from functools import cached_property
 from operator import attrgetter
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
-from apps.scheduling import recurrence
+from apps.scheduling import recurrence, time_version
 from apps.scheduling.availability import day_windows
 from apps.scheduling.models import (
     MAX_DURATION,
@@ -36,6 +43,7 @@ from apps.scheduling.models import (
     ScheduleOverride,
     Status,
 )
+from schedkit.cache import BoundedLRU
 from schedkit.db import id_set
 
 ZERO = timedelta(0)
@@ -43,11 +51,20 @@ _BY_START = attrgetter("start", "ref")  # the order of every interval list (a C 
 
 BusySource = Callable[..., dict]
 _SOURCES: dict[str, BusySource] = {}
+_CACHEABLE: set[str] = set()
 
 
-def register_busy_source(name: str, fn: BusySource) -> None:
-    """Add busy time from another app (idempotent per name: a reload replaces it)."""
+def register_busy_source(name: str, fn: BusySource, *, cacheable: bool = False) -> None:
+    """Add busy time from another app (idempotent per name: a reload replaces it).
+    `cacheable`: the source's answer changes only with writes that bump the org's time
+    version (`apps.scheduling.time_version.bump`, or rows of a `watch`ed model), so it may
+    be kept under the token; a source that changes with the clock (live holds) is not, and
+    is read on every call."""
     _SOURCES[name] = fn
+    if cacheable:
+        _CACHEABLE.add(name)
+    else:
+        _CACHEABLE.discard(name)
 
 
 def busy_sources() -> tuple[str, ...]:
@@ -422,10 +439,14 @@ def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict,
     return busy, on_call
 
 
-def _source_time(*, org, people: list[Person], start, end, exclude_refs, sources) -> dict:
+def _source_time(*, org, people: list[Person], start, end, exclude_refs, sources, cacheable=None) -> dict:
+    """{person id: [Interval]} of the registered sources (`cacheable`: None every source,
+    True / False only those that may / may not be kept under the time version)."""
     found: dict = {}
     for name, fn in _SOURCES.items():
         if sources is not None and name not in sources:
+            continue
+        if cacheable is not None and (name in _CACHEABLE) is not cacheable:
             continue
         for person_id, intervals in fn(org=org, people=people, start=start, end=end).items():
             if exclude_refs:
@@ -466,6 +487,46 @@ def _people(org, people) -> list[Person]:
     return list(Person.objects.filter(org=org, pk__in=ids).select_related("location", "org", "membership"))
 
 
+# The stable part of recent answers in this process (see `free_busy`): per answer, per person,
+# (rules, busy, on_call) as tuples. Keyed by the org's time version, so a write (which
+# replaces the token) makes every entry of the org unreachable; the TTL is a safety net for a
+# bump that did not reach the shared cache.
+STABLE_TTL_SECONDS = 60
+_STABLE = BoundedLRU(256, ttl=STABLE_TTL_SECONDS)
+_NOTHING = ((), (), ())
+
+
+def _stable_part(*, org, people, start, end, exclude, sources, with_rules) -> dict:
+    """{person id: (rules, busy, on_call)} of everything but the live sources: rules, entry
+    busy and on-duty intervals, and the cacheable sources' busy time, busy sorted."""
+    rules = _effective_rules(people) if with_rules else {}
+    want_entries = sources is None or "entry" in sources or "on_call" in sources
+    entry_busy, entry_on_call = (
+        _entry_time(
+            org=org, start=start, end=end, membership_ids=[p.membership_id for p in people], exclude_refs=exclude
+        )
+        if want_entries
+        else ({}, {})
+    )
+    other = _source_time(
+        org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=sources, cacheable=True
+    )
+    out = {}
+    for person in people:
+        key = str(person.membership_id)
+        busy = entry_busy.get(key, []) + other.get(person.pk, [])
+        busy.sort(key=_BY_START)
+        on_call = entry_on_call.get(key)
+        if on_call:
+            on_call.sort(key=_BY_START)
+        out[person.pk] = (tuple(rules.get(person.pk, ())), tuple(busy), tuple(on_call or ()))
+    return out
+
+
+def _use_cache(org, fresh: bool) -> bool:
+    return not fresh and settings.FREEBUSY_CACHE and not time_version.read_fresh(org.pk)
+
+
 def free_busy(
     *,
     org,
@@ -475,36 +536,58 @@ def free_busy(
     exclude_refs: Collection[str] = (),
     sources: Collection[str] | None = None,
     with_rules: bool = True,
+    fresh: bool = False,
 ) -> dict:
     """{person_id: PersonTime} for `people` (Person rows or ids; None = the org's active
     people) over [start, end). `exclude_refs` drops intervals of the named things (a booking
     being moved, an entry being replaced); `sources` restricts the busy sources
-    ("entry" and registered names)."""
+    ("entry" and registered names).
+
+    The stable part (rules, entries, cacheable sources) is kept in the process under the
+    org's time version (apps.scheduling.time_version): a repeated read is one cache GET plus
+    the live sources (holds). `fresh=True` reads everything from the database: every check
+    under a person-time lock passes it (and reads fresh anyway once the lock is taken, as
+    does a transaction that has written the org's time data). The lists of a PersonTime are
+    the caller's own; the intervals and rules in them are shared: do not modify them."""
     people = _people(org, people)
     if not people:
         return {}
-    exclude = {str(r) for r in exclude_refs}
-    rules = _effective_rules(people) if with_rules else {}
-    want_entries = sources is None or "entry" in sources or "on_call" in sources
-    memberships = [p.membership_id for p in people]
-    entry_busy, entry_on_call = (
-        _entry_time(org=org, start=start, end=end, membership_ids=memberships, exclude_refs=exclude)
-        if want_entries
-        else ({}, {})
+    exclude = frozenset(str(r) for r in exclude_refs)
+    if _use_cache(org, fresh):
+        key = (
+            org.pk,
+            time_version.token(org.pk),
+            start,
+            end,
+            frozenset((p.pk, p.membership_id, p.location_id) for p in people),
+            None if sources is None else frozenset(sources),
+            exclude,
+            with_rules,
+        )
+        stable = _STABLE.get(key)
+        if stable is None:
+            stable = _stable_part(
+                org=org, people=people, start=start, end=end, exclude=exclude, sources=sources, with_rules=with_rules
+            )
+            _STABLE.put(key, stable)
+    else:
+        stable = _stable_part(
+            org=org, people=people, start=start, end=end, exclude=exclude, sources=sources, with_rules=with_rules
+        )
+    live = _source_time(
+        org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=sources, cacheable=False
     )
-    other = _source_time(org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=sources)
     out = {}
     for person in people:
-        key = str(person.membership_id)
-        busy = entry_busy.get(key, []) + other.get(person.pk, [])
-        busy.sort(key=_BY_START)
+        rules, busy, on_call = stable.get(person.pk, _NOTHING)
+        extra = live.get(person.pk)
+        if extra:
+            busy = [*busy, *extra]
+            busy.sort(key=_BY_START)
+        else:
+            busy = list(busy)
         out[person.pk] = PersonTime(
-            person=person,
-            start=start,
-            end=end,
-            rules=rules.get(person.pk, []),
-            busy=busy,
-            on_call=sorted(entry_on_call.get(key, []), key=_BY_START),
+            person=person, start=start, end=end, rules=list(rules), busy=busy, on_call=list(on_call)
         )
     return out
 
