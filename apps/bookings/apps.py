@@ -14,10 +14,10 @@ class BookingsConfig(AppConfig):
         from apps.scheduling.freebusy import register_busy_source
 
         # Pending and confirmed bookings change only with writes: kept under the org's time
-        # version, which every booking write bumps (a hold's own save does not: holds are
-        # the live source, read on every call, and a confirmed or cancelled hold is saved
-        # with its new status). Hold expiry (`QuerySet.update` in services) needs no bump.
-        register_busy_source("booking", booking_busy, cacheable=True)
-        register_busy_source("hold", hold_busy, cacheable=False)
+        # version, which every booking write bumps (a hold's own save does not: a confirmed
+        # or cancelled hold is saved with its new status). Live holds expire by the clock:
+        # `booking_busy`'s "hold" intervals are never kept, a repeated read asks `hold_busy`
+        # alone. Hold expiry (`QuerySet.update` in services) changes only that part: no bump.
+        register_busy_source("booking", booking_busy, cacheable=True, live=hold_busy, live_kind="hold")
         time_version.watch(Booking, skip=lambda booking: booking.status == Booking.Status.HELD)
         time_version.watch(EventType, fields=("buffer_before_minutes", "buffer_after_minutes"))

@@ -142,20 +142,17 @@ SELECT b.id::text, b.person_id::text, b.status, b.seat_group,
 """
 
 
-_STABLE_STATUSES = tuple(s for s in ACTIVE_STATUSES if s != Booking.Status.HELD)
-
-
 def booking_busy(*, org, people, start, end) -> dict:
-    """The booking engine's stable busy source for the free/busy query: pending and
-    confirmed bookings, each widened by its event type's buffers and tagged with its seat
-    group. Changes only with writes (every one bumps the org's time version: bookings.apps),
-    so free/busy may keep it under the token. One query for any number of people."""
-    return _bookings(org=org, people=people, start=start, end=end, statuses=_STABLE_STATUSES)
+    """The booking engine's busy source for the free/busy query: active bookings and live
+    holds (an expired hold never counts, whether or not the sweep ran), each widened by its
+    event type's buffers and tagged with its seat group. One query for any number of people.
+    free/busy keeps the non-hold part under the org's time version (every booking write
+    bumps it: bookings.apps) and asks `hold_busy` for the holds on a repeated read."""
+    return _bookings(org=org, people=people, start=start, end=end, statuses=ACTIVE_STATUSES)
 
 
 def hold_busy(*, org, people, start, end) -> dict:
-    """Live holds: they expire by the clock, so this source is read on every call, never
-    kept (an expired hold never counts, whether or not the sweep ran)."""
+    """Live holds alone: they expire by the clock, so free/busy reads them on every call."""
     return _bookings(org=org, people=people, start=start, end=end, statuses=(Booking.Status.HELD,))
 
 

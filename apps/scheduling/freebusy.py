@@ -13,7 +13,7 @@ registered `cacheable` when it changes only with writes that bump the org's time
 
 Query count is independent of the number of people: people (unless given), rules, the
 entry masters with their assignees and overrides, and one query per registered source
-(bookings, live holds, external calendars). The stable part — rules, entries and the
+(bookings with live holds, external calendars). The stable part — rules, entries and the
 cacheable sources — is kept per process under the org's time version (a token in the shared
 cache that every writer of time data replaces after commit: `time_version`), so a repeated
 read is one cache GET plus the people (unless given) and the live holds query; `fresh=True`,
@@ -52,17 +52,25 @@ _BY_START = attrgetter("start", "ref")  # the order of every interval list (a C 
 BusySource = Callable[..., dict]
 _SOURCES: dict[str, BusySource] = {}
 _CACHEABLE: set[str] = set()
+_LIVE: dict[str, tuple[BusySource, str]] = {}  # cacheable source -> (its live part, that part's kind)
 
 
-def register_busy_source(name: str, fn: BusySource, *, cacheable: bool = False) -> None:
+def register_busy_source(
+    name: str, fn: BusySource, *, cacheable: bool = False, live: BusySource | None = None, live_kind: str = ""
+) -> None:
     """Add busy time from another app (idempotent per name: a reload replaces it).
     `cacheable`: the source's answer changes only with writes that bump the org's time
     version (`apps.scheduling.time_version.bump`, or rows of a `watch`ed model), so it may
-    be kept under the token; a source that changes with the clock (live holds) is not, and
-    is read on every call."""
+    be kept under the token; a source that changes with the clock is not, and is read on
+    every call. A cacheable source may hold such a part too: `live` reads that part alone,
+    and `fn`'s intervals of source `live_kind` are it (so the first read of a new token is
+    still one query: `fn`'s, split; a repeated read is `live`'s)."""
     _SOURCES[name] = fn
+    _LIVE.pop(name, None)
     if cacheable:
         _CACHEABLE.add(name)
+        if live is not None:
+            _LIVE[name] = (live, live_kind)
     else:
         _CACHEABLE.discard(name)
 
@@ -439,23 +447,61 @@ def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict,
     return busy, on_call
 
 
-def _source_time(*, org, people: list[Person], start, end, exclude_refs, sources, cacheable=None) -> dict:
-    """{person id: [Interval]} of the registered sources (`cacheable`: None every source,
-    True / False only those that may / may not be kept under the time version)."""
+def _add(found: dict, person_id, intervals, exclude_refs) -> None:
+    if exclude_refs:
+        intervals = [i for i in intervals if i.ref not in exclude_refs and i.parent not in exclude_refs]
+    bucket = found.get(person_id)
+    if bucket is None:
+        found[person_id] = list(intervals)
+    else:
+        bucket.extend(intervals)
+
+
+def _source_time(*, org, people: list[Person], start, end, exclude_refs, sources) -> dict:
+    """{person id: [Interval]} of every registered source, read now."""
     found: dict = {}
     for name, fn in _SOURCES.items():
         if sources is not None and name not in sources:
             continue
-        if cacheable is not None and (name in _CACHEABLE) is not cacheable:
-            continue
         for person_id, intervals in fn(org=org, people=people, start=start, end=end).items():
-            if exclude_refs:
-                intervals = [i for i in intervals if i.ref not in exclude_refs and i.parent not in exclude_refs]
-            bucket = found.get(person_id)
-            if bucket is None:
-                found[person_id] = list(intervals)
-            else:
-                bucket.extend(intervals)
+            _add(found, person_id, intervals, exclude_refs)
+    return found
+
+
+def _split_source_time(*, org, people, start, end, exclude_refs, sources) -> tuple[dict, dict]:
+    """The registered sources read now, as (what may be kept, what must be read every call)."""
+    stable: dict = {}
+    live: dict = {}
+    for name, fn in _SOURCES.items():
+        if sources is not None and name not in sources:
+            continue
+        answer = fn(org=org, people=people, start=start, end=end)
+        if name not in _CACHEABLE:
+            for person_id, intervals in answer.items():
+                _add(live, person_id, intervals, exclude_refs)
+            continue
+        live_kind = _LIVE[name][1] if name in _LIVE else None
+        for person_id, intervals in answer.items():
+            if live_kind is not None and any(i.source == live_kind for i in intervals):
+                _add(live, person_id, [i for i in intervals if i.source == live_kind], exclude_refs)
+                intervals = [i for i in intervals if i.source != live_kind]
+            _add(stable, person_id, intervals, exclude_refs)
+    return stable, live
+
+
+def _live_time(*, org, people, start, end, exclude_refs, sources) -> dict:
+    """What a repeated read asks every call: the sources that are not cacheable, and the
+    live parts of those that are."""
+    found: dict = {}
+    for name, fn in _SOURCES.items():
+        if sources is not None and name not in sources:
+            continue
+        if name in _CACHEABLE:
+            if name not in _LIVE:
+                continue
+            fn = _LIVE[name][0]
+        for person_id, intervals in fn(org=org, people=people, start=start, end=end).items():
+            _add(found, person_id, intervals, exclude_refs)
     return found
 
 
@@ -496,9 +542,10 @@ _STABLE = BoundedLRU(256, ttl=STABLE_TTL_SECONDS)
 _NOTHING = ((), (), ())
 
 
-def _stable_part(*, org, people, start, end, exclude, sources, with_rules) -> dict:
-    """{person id: (rules, busy, on_call)} of everything but the live sources: rules, entry
-    busy and on-duty intervals, and the cacheable sources' busy time, busy sorted."""
+def _read(*, org, people, start, end, exclude, sources, with_rules, split: bool) -> tuple[dict, dict]:
+    """Everything from the database: ({person id: (rules, busy, on_call)}, {person id: live
+    busy}). `split`: the live intervals apart (the first part is then what may be kept);
+    otherwise all busy time is in the first part. Busy and on-call sorted."""
     rules = _effective_rules(people) if with_rules else {}
     want_entries = sources is None or "entry" in sources or "on_call" in sources
     entry_busy, entry_on_call = (
@@ -508,9 +555,11 @@ def _stable_part(*, org, people, start, end, exclude, sources, with_rules) -> di
         if want_entries
         else ({}, {})
     )
-    other = _source_time(
-        org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=sources, cacheable=True
-    )
+    asked = {"org": org, "people": people, "start": start, "end": end, "exclude_refs": exclude, "sources": sources}
+    if split:
+        other, live = _split_source_time(**asked)
+    else:
+        other, live = _source_time(**asked), {}
     out = {}
     for person in people:
         key = str(person.membership_id)
@@ -520,7 +569,7 @@ def _stable_part(*, org, people, start, end, exclude, sources, with_rules) -> di
         if on_call:
             on_call.sort(key=_BY_START)
         out[person.pk] = (tuple(rules.get(person.pk, ())), tuple(busy), tuple(on_call or ()))
-    return out
+    return out, live
 
 
 def _use_cache(org, fresh: bool) -> bool:
@@ -553,10 +602,11 @@ def free_busy(
     if not people:
         return {}
     exclude = frozenset(str(r) for r in exclude_refs)
-    if _use_cache(org, fresh):
+    token = time_version.token(org.pk) if _use_cache(org, fresh) else None
+    if token is not None:
         key = (
             org.pk,
-            time_version.token(org.pk),
+            token,
             start,
             end,
             frozenset((p.pk, p.membership_id, p.location_id) for p in people),
@@ -564,19 +614,18 @@ def free_busy(
             exclude,
             with_rules,
         )
+        asked = {"org": org, "people": people, "start": start, "end": end, "exclude": exclude, "sources": sources}
         stable = _STABLE.get(key)
         if stable is None:
-            stable = _stable_part(
-                org=org, people=people, start=start, end=end, exclude=exclude, sources=sources, with_rules=with_rules
-            )
+            stable, live = _read(**asked, with_rules=with_rules, split=True)
             _STABLE.put(key, stable)
+        else:
+            live = _live_time(org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=sources)
     else:
-        stable = _stable_part(
-            org=org, people=people, start=start, end=end, exclude=exclude, sources=sources, with_rules=with_rules
-        )
-    live = _source_time(
-        org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=sources, cacheable=False
-    )
+        stable, live = _read(
+            org=org, people=people, start=start, end=end, exclude=exclude, sources=sources, with_rules=with_rules,
+            split=False,
+        )  # fmt: skip
     out = {}
     for person in people:
         rules, busy, on_call = stable.get(person.pk, _NOTHING)

@@ -7,20 +7,26 @@ computed before the commit, from the old rows, must not be kept under the new to
 model writes are caught by receivers (`watch`, connected in the owning apps'
 `AppConfig.ready`: scheduling, bookings, calendars); writes that bypass model signals
 (`QuerySet.update()`, `bulk_create()`, fast deletes) call `bump()` themselves. A bump
-deletes the token (deletes are not softened in schedkit.cache: an invalidation that did not
-happen raises instead of passing silently); the next reader sets a fresh one with `add`.
+deletes the token; the next reader sets a fresh one with `add`. Unlike the API keys'
+invalidation, a bump that cannot reach Redis is logged, not raised: it runs after the commit
+(the write happened), readers that cannot reach Redis read fresh, and the per-process entries
+live at most freebusy.STABLE_TTL_SECONDS.
 
 Inside a transaction that has bumped an org (its own writes are not committed, so not yet in
 the token) or taken a person-time lock (apps.scheduling.locks), `read_fresh()` is true and
 free/busy reads the database, never the process cache: a check under the lock sees every
 commit before it, and a transaction sees its own writes."""
 
+import logging
 import uuid
 
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from schedkit.cache import REDIS_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 _ANY = "*"  # the mark of a person-time lock: every org reads fresh until the transaction ends
 
 
@@ -28,16 +34,21 @@ def _key(org_id) -> str:
     return f"schedule:time-version:{org_id}"
 
 
-def token(org_id) -> str:
+def token(org_id) -> str | None:
     """The org's current token: one cache GET (a miss: `add` a fresh one, then use whatever
-    the cache holds, so concurrent first readers agree)."""
+    the cache holds, so concurrent first readers agree). None when the shared cache cannot
+    answer (Redis down: schedkit.cache softens the GET to a miss, not the `add`): the
+    caller then reads fresh."""
     key = _key(org_id)
     found = cache.get(key)
     if found is None:
         fresh = uuid.uuid4().hex
-        if cache.add(key, fresh, None):
-            return fresh
-        found = cache.get(key) or fresh
+        try:
+            if cache.add(key, fresh, None):
+                return fresh
+            found = cache.get(key)
+        except REDIS_UNAVAILABLE:
+            return None
     return found
 
 
@@ -52,8 +63,15 @@ class _Mark:
         self.org_id = org_id
 
     def __call__(self):
-        if self.org_id != _ANY:
+        if self.org_id == _ANY:
+            return
+        try:
             cache.delete(_key(self.org_id))
+        except REDIS_UNAVAILABLE as exc:
+            # The write is committed: failing it now would only mislead its caller. While
+            # Redis is down every reader's GET fails too and reads fresh; a reader that still
+            # reaches it may serve the old stable part until the entry's TTL (freebusy).
+            logger.warning("time version bump of org %s lost, Redis unavailable: %s", self.org_id, exc)
 
 
 def _marks() -> dict:

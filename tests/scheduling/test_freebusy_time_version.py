@@ -305,7 +305,7 @@ def test_a_warm_read_is_the_token_get_and_the_live_holds_query(world):
         freebusy.free_busy(org=org, start=START, end=END, people=people)
     with CaptureQueriesContext(connection) as warm_by_org:
         freebusy.free_busy(org=org, start=START, end=END)
-    assert len(cold) == 5  # rules, entries, bookings, calendar blocks, live holds
+    assert len(cold) == 4  # rules, entries, bookings with live holds, calendar blocks
     assert len(warm) == 1  # live holds (and one cache GET of the token)
     assert "hold_expires_at" in warm[0]["sql"]
     assert len(warm_by_org) == 2  # the org's people, live holds
@@ -406,8 +406,8 @@ def test_every_table_free_busy_reads_bumps_the_time_version():
 
 
 def test_only_the_live_holds_are_read_on_every_call():
-    assert freebusy._CACHEABLE == {"booking", "google"}
-    assert set(freebusy._SOURCES) == {"booking", "hold", "google"}
+    assert freebusy._CACHEABLE == set(freebusy._SOURCES) == {"booking", "google"}
+    assert {name: kind for name, (_fn, kind) in freebusy._LIVE.items()} == {"booking": "hold"}
 
 
 def test_an_hold_expired_on_read_never_counts_under_a_warm_cache(world):
