@@ -253,7 +253,8 @@ def _on_call_now(run: Dispatch, step: dict) -> list:
     if not people:
         return []
     now = clock.now()
-    times = free_busy(org=run.incident.org, start=now, end=now + ranking.BUSY_WINDOW, people=people)
+    window_start, window_end = ranking.busy_window(now)
+    times = free_busy(org=run.incident.org, start=window_start, end=window_end, people=people)
     return [
         pt.person.membership_id
         for pt in times.values()
