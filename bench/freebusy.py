@@ -15,10 +15,10 @@ bump is outside the timed span); fresh — `fresh=True`, the checks under a pers
 Queries: per warm call (plus one cache GET of the token) and per fresh call.
 
 Goal (issue 11): p99 ≤ 30 ms for 50 people over a week; queries independent of people.
-Last measured (bench/README.md, Free/busy, session 3): p50 142.0 / p99 416.7 ms, ×56.3 /
-×52.3 the bare query, at load average 8–10 on 2 cores (not judged: the quiet re-run decides);
-side by side with the code before, CPU per call min 107–112 ms → 32 ms; 4 queries for 1, 10
-and 50 people.
+Last measured (bench/README.md, Free/busy, session 4; load average ~2.5 on 2 cores): warm
+p50 4.89 / p99 7.34 ms (1 query + 1 cache GET), cold p50 26.41 / p99 30.63 ms, fresh p50 25.78
+/ p99 29.14 ms (4 queries for 1, 10 and 50 people); before the time version p50 30.72 / p99
+47.97 ms at load ~0.3–1.2.
 """
 
 import os
