@@ -305,7 +305,9 @@ def test_a_warm_read_is_the_token_get_and_the_live_holds_query(world):
         freebusy.free_busy(org=org, start=START, end=END, people=people)
     with CaptureQueriesContext(connection) as warm_by_org:
         freebusy.free_busy(org=org, start=START, end=END)
-    assert len(cold) == 4  # rules, entries, bookings with live holds, calendar blocks
+    # rules, entries (one statement on PostgreSQL, four ORM queries elsewhere), bookings with
+    # live holds, calendar blocks
+    assert len(cold) == (4 if connection.vendor == "postgresql" else 7)
     assert len(warm) == 1  # live holds (and one cache GET of the token)
     assert "hold_expires_at" in warm[0]["sql"]
     assert len(warm_by_org) == 2  # the org's people, live holds
