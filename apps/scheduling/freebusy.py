@@ -538,7 +538,7 @@ def _people(org, people) -> list[Person]:
 # replaces the token) makes every entry of the org unreachable; the TTL is a safety net for a
 # bump that did not reach the shared cache.
 STABLE_TTL_SECONDS = 60
-_STABLE = BoundedLRU(256, ttl=STABLE_TTL_SECONDS)
+_STABLE = BoundedLRU(128, ttl=STABLE_TTL_SECONDS)  # bounded by count, not size: a 50-person week is ~7,000 intervals
 _NOTHING = ((), (), ())
 
 
