@@ -12,11 +12,15 @@ REDIS_POOL_TIMEOUT) instead of failing with MaxConnectionsError. Reads and write
 *copies* degrade when Redis is busy or down: a read is a miss (callers fall back to the
 database, e.g. API keys and cached sessions) and a write is skipped, both logged. Deletes are
 not softened — an invalidation that did not happen must not pass silently (a revoked key
-would keep working from the cache) — and raise, which the API answers 503 SERVICE_BUSY."""
+would keep working from the cache) — and raise, which the API answers 503 SERVICE_BUSY.
+
+`BoundedLRU` is the project's one per-process bounded cache (size and age limits, thread-safe):
+new per-process caches use it rather than their own dict or OrderedDict."""
 
 import logging
 import threading
 import time
+from collections import OrderedDict
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -103,3 +107,50 @@ class SharedPoolRedisCache(RedisCache):
         except REDIS_UNAVAILABLE as exc:
             _warn("touch", exc)
             return False
+
+
+class BoundedLRU:
+    """The project's one per-process bounded cache: at most `maxsize` entries, the least
+    recently used dropped first, each entry at most `ttl` seconds old (None: no age limit).
+    Thread-safe (the threads of an ASGI process share it). What it holds is shared by every
+    caller: store immutable values (tuples, frozen dataclasses) or hand out copies."""
+
+    __slots__ = ("maxsize", "ttl", "_data", "_lock")
+
+    def __init__(self, maxsize: int, *, ttl: float | None = None):
+        self.maxsize = maxsize
+        self.ttl = ttl
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, default=None):
+        with self._lock:
+            found = self._data.get(key)
+            if found is None:
+                return default
+            value, expires = found
+            if expires is not None and expires <= time.monotonic():
+                del self._data[key]
+                return default
+            self._data.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        expires = None if self.ttl is None else time.monotonic() + self.ttl
+        with self._lock:
+            self._data[key] = (value, expires)
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def pop(self, key, default=None):
+        with self._lock:
+            found = self._data.pop(key, None)
+        return default if found is None else found[0]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)

@@ -128,7 +128,7 @@ def _busy_interval(pk, status, group, start_at, end_at, before, after) -> Interv
     )
 
 
-# Active bookings and live holds of the given people in the window, with their event type's
+# Bookings of the given statuses (holds only while live) of the given people in the window, with their event type's
 # buffers: instants as epoch seconds (`date_part`: a float8, where `extract` makes a numeric),
 # ids as text, the people one array parameter.
 _BUSY_SQL = f"""
@@ -145,8 +145,20 @@ SELECT b.id::text, b.person_id::text, b.status, b.seat_group,
 def booking_busy(*, org, people, start, end) -> dict:
     """The booking engine's busy source for the free/busy query: active bookings and live
     holds (an expired hold never counts, whether or not the sweep ran), each widened by its
-    event type's buffers and tagged with its seat group. One query for any number of people
-    (on PostgreSQL hand-written: no ORM building per call, nothing parsed in Python)."""
+    event type's buffers and tagged with its seat group. One query for any number of people.
+    free/busy keeps the non-hold part under the org's time version (every booking write
+    bumps it: bookings.apps) and asks `hold_busy` for the holds on a repeated read."""
+    return _bookings(org=org, people=people, start=start, end=end, statuses=ACTIVE_STATUSES)
+
+
+def hold_busy(*, org, people, start, end) -> dict:
+    """Live holds alone: they expire by the clock, so free/busy reads them on every call."""
+    return _bookings(org=org, people=people, start=start, end=end, statuses=(Booking.Status.HELD,))
+
+
+def _bookings(*, org, people, start, end, statuses) -> dict:
+    """Bookings of these statuses (holds only while live) as busy intervals per person: one
+    query (on PostgreSQL hand-written: no ORM building per call, nothing parsed in Python)."""
     now = timezone.now()
     held = Booking.Status.HELD
     if connection.vendor == "postgresql":
@@ -155,7 +167,7 @@ def booking_busy(*, org, people, start, end) -> dict:
         params = {
             "org": org.pk,
             "people": "{" + ",".join(by_text) + "}",
-            "active": list(ACTIVE_STATUSES),
+            "active": list(statuses),
             "start": start,
             "end": end,
             "held": held,
@@ -169,7 +181,7 @@ def booking_busy(*, org, people, start, end) -> dict:
             Booking.objects.filter(
                 org=org,
                 person_id__in=id_set(p.pk for p in people),
-                status__in=ACTIVE_STATUSES,
+                status__in=statuses,
                 start_at__lt=end,
                 end_at__gt=start,
             )

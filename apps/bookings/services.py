@@ -79,7 +79,13 @@ def _person_busy(*, person: Person | None, start_at, end_at, seat_group: str, ex
         return False
     exclude = [str(exclude_pk)] if exclude_pk is not None else ()
     time_of = free_busy(
-        org=person.org, start=start_at, end=end_at, people=[person], exclude_refs=exclude, with_rules=False
+        org=person.org,
+        start=start_at,
+        end=end_at,
+        people=[person],
+        exclude_refs=exclude,
+        with_rules=False,
+        fresh=True,  # under the lock: never the process cache
     )[person.pk]
     return any(i.start < end_at and i.end > start_at and i.group != seat_group for i in time_of.busy)
 

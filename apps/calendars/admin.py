@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.calendars.models import BusyBlock, CalendarConnection, CalendarEventLink, ConnectedCalendar
+from apps.scheduling import time_version
 
 
 class ConnectedCalendarInline(admin.TabularInline):
@@ -33,6 +34,17 @@ class BusyBlockAdmin(admin.ModelAdmin):
     list_display = ["membership", "calendar", "start", "end"]
     list_select_related = ["calendar"]
     readonly_fields = ["org", "calendar", "membership", "start", "end"]
+
+    # Busy blocks have no delete receiver (the sync's bulk delete stays fast): bump here.
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        time_version.bump(obj.org_id)
+
+    def delete_queryset(self, request, queryset):
+        orgs = set(queryset.values_list("org_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for org_id in orgs:
+            time_version.bump(org_id)
 
 
 @admin.register(CalendarEventLink)

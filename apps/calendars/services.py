@@ -27,7 +27,7 @@ from apps.calendars import google
 from apps.calendars.models import BusyBlock, CalendarConnection, CalendarEventLink, ConnectedCalendar
 from apps.events.enqueue import enqueue_on_commit
 from apps.orgs.models import Membership
-from apps.scheduling import recurrence
+from apps.scheduling import recurrence, time_version
 from apps.scheduling.models import EntryKind, ScheduleEntry
 from apps.scheduling.models import Status as EntryStatus
 from schedkit.api.problems import Problem
@@ -124,6 +124,7 @@ def connection_needs_reconsent(*, connection: CalendarConnection, error: str) ->
         last_error_at=timezone.now(),
         updated_at=timezone.now(),
     )
+    time_version.bump(connection.org_id)  # its busy blocks no longer count (an `update`: no receiver)
 
 
 def _record_error(connection: CalendarConnection, error: str) -> None:
@@ -164,6 +165,7 @@ def connection_update(*, actor, connection: CalendarConnection, calendars=None, 
                 calendar.save()
                 if not calendar.check_conflicts:
                     calendar.busy_blocks.all().delete()
+                    time_version.bump(connection.org_id)  # a fast delete: no receiver
     return connection
 
 
@@ -219,6 +221,7 @@ def connection_sync(*, connection_id) -> str:
                 if e > s
             )
             ConnectedCalendar.objects.filter(pk=calendar.pk).update(busy_synced_at=now)
+            time_version.bump(connection.org_id)  # delete + bulk_create: no receivers
         CalendarConnection.objects.filter(pk=connection.pk).update(
             last_sync_at=now, last_error="", updated_at=timezone.now()
         )

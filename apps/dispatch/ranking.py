@@ -35,6 +35,16 @@ IDLE_CAP = timedelta(hours=8)
 #: "busy now" looks at this much of the future (a booking starting in a minute counts).
 BUSY_WINDOW = timedelta(minutes=1)
 
+
+def busy_window(now: datetime) -> tuple[datetime, datetime]:
+    """The free/busy window asked for the checks at `now` (on duty at `now`, busy in [now,
+    now + BUSY_WINDOW)): aligned to the minute and covering [now, now + BUSY_WINDOW), so the
+    rankings of one minute ask the same window and share free/busy's cached stable part
+    (the checks look only at `now` and that span: a wider window does not change them)."""
+    start = now.replace(second=0, microsecond=0)
+    return start, start + BUSY_WINDOW + timedelta(minutes=1)
+
+
 EARTH_RADIUS_KM = 6371.0088
 
 
@@ -221,7 +231,8 @@ def rank(
             org_id=incident.org_id, state__in=ACTIVE_STATES, schedule_entry_id__isnull=False
         ).values_list("schedule_entry_id", flat=True)
     ]
-    times = free_busy(org=org, start=now, end=now + BUSY_WINDOW, people=persons, exclude_refs=own_entries)
+    window_start, window_end = busy_window(now)
+    times = free_busy(org=org, start=window_start, end=window_end, people=persons, exclude_refs=own_entries)
     # Light rows: live_positions() reads only pk, org_id and membership_id.
     beacons = [
         SimpleNamespace(pk=pk, org_id=incident.org_id, membership_id=membership_id)

@@ -253,7 +253,8 @@ def _on_call_now(run: Dispatch, step: dict) -> list:
     if not people:
         return []
     now = clock.now()
-    times = free_busy(org=run.incident.org, start=now, end=now + ranking.BUSY_WINDOW, people=people)
+    window_start, window_end = ranking.busy_window(now)
+    times = free_busy(org=run.incident.org, start=window_start, end=window_end, people=people)
     return [
         pt.person.membership_id
         for pt in times.values()
@@ -306,7 +307,13 @@ def _still_free(person: Person, policy: DispatchPolicy, now) -> bool:
         return False
     own = [str(entry_id) for entry_id in active if entry_id]
     time = free_busy(
-        org=person.org, start=now, end=now + ranking.BUSY_WINDOW, people=[person], exclude_refs=own, with_rules=False
+        org=person.org,
+        start=now,
+        end=now + ranking.BUSY_WINDOW,
+        people=[person],
+        exclude_refs=own,
+        with_rules=False,
+        fresh=True,  # under the person-time lock: never the process cache
     )[person.pk]
     return not time.is_busy(now, now + ranking.BUSY_WINDOW)
 

@@ -8,10 +8,16 @@ time keyed by membership, for entries whose assignees need no schedulable profil
 
 Other apps add busy time by registering a source in their `AppConfig.ready()` (as
 `apps.events.delivery` takes delivery handlers), so this module imports no booking or
-calendar code. A source is `fn(*, org, people, start, end) -> {person_id: [Interval]}`.
+calendar code. A source is `fn(*, org, people, start, end) -> {person_id: [Interval]}`,
+registered `cacheable` when it changes only with writes that bump the org's time version.
 
 Query count is independent of the number of people: people (unless given), rules, the
-entry masters with their assignees and overrides, and one query per registered source."""
+entry masters with their assignees and overrides, and one query per registered source
+(bookings with live holds, external calendars). The stable part — rules, entries and the
+cacheable sources — is kept per process under the org's time version (a token in the shared
+cache that every writer of time data replaces after commit: `time_version`), so a repeated
+read is one cache GET plus the people (unless given) and the live holds query; `fresh=True`,
+a person-time lock or the transaction's own writes read everything from the database."""
 
 import functools
 import zoneinfo
@@ -22,10 +28,11 @@ from functools import cached_property
 from operator import attrgetter
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
-from apps.scheduling import recurrence
+from apps.scheduling import recurrence, time_version
 from apps.scheduling.availability import day_windows
 from apps.scheduling.models import (
     MAX_DURATION,
@@ -36,6 +43,7 @@ from apps.scheduling.models import (
     ScheduleOverride,
     Status,
 )
+from schedkit.cache import BoundedLRU
 from schedkit.db import id_set
 
 ZERO = timedelta(0)
@@ -43,11 +51,28 @@ _BY_START = attrgetter("start", "ref")  # the order of every interval list (a C 
 
 BusySource = Callable[..., dict]
 _SOURCES: dict[str, BusySource] = {}
+_CACHEABLE: set[str] = set()
+_LIVE: dict[str, tuple[BusySource, str]] = {}  # cacheable source -> (its live part, that part's kind)
 
 
-def register_busy_source(name: str, fn: BusySource) -> None:
-    """Add busy time from another app (idempotent per name: a reload replaces it)."""
+def register_busy_source(
+    name: str, fn: BusySource, *, cacheable: bool = False, live: BusySource | None = None, live_kind: str = ""
+) -> None:
+    """Add busy time from another app (idempotent per name: a reload replaces it).
+    `cacheable`: the source's answer changes only with writes that bump the org's time
+    version (`apps.scheduling.time_version.bump`, or rows of a `watch`ed model), so it may
+    be kept under the token; a source that changes with the clock is not, and is read on
+    every call. A cacheable source may hold such a part too: `live` reads that part alone,
+    and `fn`'s intervals of source `live_kind` are it (so the first read of a new token is
+    still one query: `fn`'s, split; a repeated read is `live`'s)."""
     _SOURCES[name] = fn
+    _LIVE.pop(name, None)
+    if cacheable:
+        _CACHEABLE.add(name)
+        if live is not None:
+            _LIVE[name] = (live, live_kind)
+    else:
+        _CACHEABLE.discard(name)
 
 
 def busy_sources() -> tuple[str, ...]:
@@ -422,19 +447,61 @@ def _entry_time(*, org, start, end, membership_ids, exclude_refs) -> tuple[dict,
     return busy, on_call
 
 
+def _add(found: dict, person_id, intervals, exclude_refs) -> None:
+    if exclude_refs:
+        intervals = [i for i in intervals if i.ref not in exclude_refs and i.parent not in exclude_refs]
+    bucket = found.get(person_id)
+    if bucket is None:
+        found[person_id] = list(intervals)
+    else:
+        bucket.extend(intervals)
+
+
 def _source_time(*, org, people: list[Person], start, end, exclude_refs, sources) -> dict:
+    """{person id: [Interval]} of every registered source, read now."""
     found: dict = {}
     for name, fn in _SOURCES.items():
         if sources is not None and name not in sources:
             continue
         for person_id, intervals in fn(org=org, people=people, start=start, end=end).items():
-            if exclude_refs:
-                intervals = [i for i in intervals if i.ref not in exclude_refs and i.parent not in exclude_refs]
-            bucket = found.get(person_id)
-            if bucket is None:
-                found[person_id] = list(intervals)
-            else:
-                bucket.extend(intervals)
+            _add(found, person_id, intervals, exclude_refs)
+    return found
+
+
+def _split_source_time(*, org, people, start, end, exclude_refs, sources) -> tuple[dict, dict]:
+    """The registered sources read now, as (what may be kept, what must be read every call)."""
+    stable: dict = {}
+    live: dict = {}
+    for name, fn in _SOURCES.items():
+        if sources is not None and name not in sources:
+            continue
+        answer = fn(org=org, people=people, start=start, end=end)
+        if name not in _CACHEABLE:
+            for person_id, intervals in answer.items():
+                _add(live, person_id, intervals, exclude_refs)
+            continue
+        live_kind = _LIVE[name][1] if name in _LIVE else None
+        for person_id, intervals in answer.items():
+            if live_kind is not None and any(i.source == live_kind for i in intervals):
+                _add(live, person_id, [i for i in intervals if i.source == live_kind], exclude_refs)
+                intervals = [i for i in intervals if i.source != live_kind]
+            _add(stable, person_id, intervals, exclude_refs)
+    return stable, live
+
+
+def _live_time(*, org, people, start, end, exclude_refs, sources) -> dict:
+    """What a repeated read asks every call: the sources that are not cacheable, and the
+    live parts of those that are."""
+    found: dict = {}
+    for name, fn in _SOURCES.items():
+        if sources is not None and name not in sources:
+            continue
+        if name in _CACHEABLE:
+            if name not in _LIVE:
+                continue
+            fn = _LIVE[name][0]
+        for person_id, intervals in fn(org=org, people=people, start=start, end=end).items():
+            _add(found, person_id, intervals, exclude_refs)
     return found
 
 
@@ -466,6 +533,49 @@ def _people(org, people) -> list[Person]:
     return list(Person.objects.filter(org=org, pk__in=ids).select_related("location", "org", "membership"))
 
 
+# The stable part of recent answers in this process (see `free_busy`): per answer, per person,
+# (rules, busy, on_call) as tuples. Keyed by the org's time version, so a write (which
+# replaces the token) makes every entry of the org unreachable; the TTL is a safety net for a
+# bump that did not reach the shared cache.
+STABLE_TTL_SECONDS = 60
+_STABLE = BoundedLRU(128, ttl=STABLE_TTL_SECONDS)  # bounded by count, not size: a 50-person week is ~7,000 intervals
+_NOTHING = ((), (), ())
+
+
+def _read(*, org, people, start, end, exclude, sources, with_rules, split: bool) -> tuple[dict, dict]:
+    """Everything from the database: ({person id: (rules, busy, on_call)}, {person id: live
+    busy}). `split`: the live intervals apart (the first part is then what may be kept);
+    otherwise all busy time is in the first part. Busy and on-call sorted."""
+    rules = _effective_rules(people) if with_rules else {}
+    want_entries = sources is None or "entry" in sources or "on_call" in sources
+    entry_busy, entry_on_call = (
+        _entry_time(
+            org=org, start=start, end=end, membership_ids=[p.membership_id for p in people], exclude_refs=exclude
+        )
+        if want_entries
+        else ({}, {})
+    )
+    asked = {"org": org, "people": people, "start": start, "end": end, "exclude_refs": exclude, "sources": sources}
+    if split:
+        other, live = _split_source_time(**asked)
+    else:
+        other, live = _source_time(**asked), {}
+    out = {}
+    for person in people:
+        key = str(person.membership_id)
+        busy = entry_busy.get(key, []) + other.get(person.pk, [])
+        busy.sort(key=_BY_START)
+        on_call = entry_on_call.get(key)
+        if on_call:
+            on_call.sort(key=_BY_START)
+        out[person.pk] = (tuple(rules.get(person.pk, ())), tuple(busy), tuple(on_call or ()))
+    return out, live
+
+
+def _use_cache(org, fresh: bool) -> bool:
+    return not fresh and settings.FREEBUSY_CACHE and not time_version.read_fresh(org.pk)
+
+
 def free_busy(
     *,
     org,
@@ -475,36 +585,58 @@ def free_busy(
     exclude_refs: Collection[str] = (),
     sources: Collection[str] | None = None,
     with_rules: bool = True,
+    fresh: bool = False,
 ) -> dict:
     """{person_id: PersonTime} for `people` (Person rows or ids; None = the org's active
     people) over [start, end). `exclude_refs` drops intervals of the named things (a booking
     being moved, an entry being replaced); `sources` restricts the busy sources
-    ("entry" and registered names)."""
+    ("entry" and registered names).
+
+    The stable part (rules, entries, cacheable sources) is kept in the process under the
+    org's time version (apps.scheduling.time_version): a repeated read is one cache GET plus
+    the live sources (holds). `fresh=True` reads everything from the database: every check
+    under a person-time lock passes it (and reads fresh anyway once the lock is taken, as
+    does a transaction that has written the org's time data). The lists of a PersonTime are
+    the caller's own; the intervals and rules in them are shared: do not modify them."""
     people = _people(org, people)
     if not people:
         return {}
-    exclude = {str(r) for r in exclude_refs}
-    rules = _effective_rules(people) if with_rules else {}
-    want_entries = sources is None or "entry" in sources or "on_call" in sources
-    memberships = [p.membership_id for p in people]
-    entry_busy, entry_on_call = (
-        _entry_time(org=org, start=start, end=end, membership_ids=memberships, exclude_refs=exclude)
-        if want_entries
-        else ({}, {})
-    )
-    other = _source_time(org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=sources)
+    exclude = frozenset(str(r) for r in exclude_refs)
+    token = time_version.token(org.pk) if _use_cache(org, fresh) else None
+    if token is not None:
+        key = (
+            org.pk,
+            token,
+            start,
+            end,
+            frozenset((p.pk, p.membership_id, p.location_id) for p in people),
+            None if sources is None else frozenset(sources),
+            exclude,
+            with_rules,
+        )
+        asked = {"org": org, "people": people, "start": start, "end": end, "exclude": exclude, "sources": sources}
+        stable = _STABLE.get(key)
+        if stable is None:
+            stable, live = _read(**asked, with_rules=with_rules, split=True)
+            _STABLE.put(key, stable)
+        else:
+            live = _live_time(org=org, people=people, start=start, end=end, exclude_refs=exclude, sources=sources)
+    else:
+        stable, live = _read(
+            org=org, people=people, start=start, end=end, exclude=exclude, sources=sources, with_rules=with_rules,
+            split=False,
+        )  # fmt: skip
     out = {}
     for person in people:
-        key = str(person.membership_id)
-        busy = entry_busy.get(key, []) + other.get(person.pk, [])
-        busy.sort(key=_BY_START)
+        rules, busy, on_call = stable.get(person.pk, _NOTHING)
+        extra = live.get(person.pk)
+        if extra:
+            busy = [*busy, *extra]
+            busy.sort(key=_BY_START)
+        else:
+            busy = list(busy)
         out[person.pk] = PersonTime(
-            person=person,
-            start=start,
-            end=end,
-            rules=rules.get(person.pk, []),
-            busy=busy,
-            on_call=sorted(entry_on_call.get(key, []), key=_BY_START),
+            person=person, start=start, end=end, rules=list(rules), busy=busy, on_call=list(on_call)
         )
     return out
 

@@ -14,9 +14,7 @@ Writes that bypass model signals (QuerySet.update(), bulk_create()) must call bu
 
 import functools
 import hashlib
-import threading
 import uuid
-from collections import OrderedDict
 
 import orjson
 from django.core.cache import cache
@@ -24,6 +22,7 @@ from django.db import transaction
 
 from apps.orgs.models import Team
 from apps.orgs.roles import FRONTDESK
+from schedkit.cache import BoundedLRU
 from schedkit.renderers import EncodedJSON
 
 TTL_SECONDS = 120
@@ -61,27 +60,17 @@ def window_key(actor, **query) -> str:
 # The last few windows of this process too: a month is megabytes, and the key (which holds
 # the org's version token) already says whether it is current.
 _LOCAL_WINDOWS = 8
-_local: OrderedDict = OrderedDict()
-_local_lock = threading.Lock()
-
-
-def _remember(key: str, value: tuple[int, bytes]) -> None:
-    with _local_lock:
-        _local[key] = value
-        _local.move_to_end(key)
-        while len(_local) > _LOCAL_WINDOWS:
-            _local.popitem(last=False)
+_local = BoundedLRU(_LOCAL_WINDOWS)
 
 
 def get(key: str) -> tuple[int, EncodedJSON] | None:
     """(count, the results array as already-encoded JSON), or None."""
-    with _local_lock:
-        cached = _local.get(key)
+    cached = _local.get(key)
     if cached is None:
         cached = cache.get(key)
         if cached is None:
             return None
-        _remember(key, cached)
+        _local.put(key, cached)
     count, encoded = cached
     return count, EncodedJSON(encoded)
 
@@ -94,7 +83,7 @@ def put_encoded(key: str, count: int, encoded: bytes) -> None:
     """Store a window already encoded (the results array as JSON bytes)."""
     value = (count, encoded)
     cache.set(key, value, TTL_SECONDS)
-    _remember(key, value)
+    _local.put(key, value)
 
 
 # --- invalidation (connected in apps.scheduling.apps.SchedulingConfig.ready) -----------------

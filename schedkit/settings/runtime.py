@@ -113,6 +113,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# free/busy keeps the stable part of its answers per process under each org's time version
+# in the shared cache (apps/scheduling/time_version.py). Only with Redis: a locmem token is
+# one process's, and a management command's writes (another process) would not reach it.
+FREEBUSY_CACHE = env_bool("FREEBUSY_CACHE", bool(REDIS_URL))
+
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 
 # Worker threads per ASGI process for sync views (schedkit/asgi_http.py); 0 = the default

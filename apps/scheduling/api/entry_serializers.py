@@ -1,5 +1,3 @@
-import threading
-from collections import OrderedDict
 from datetime import UTC
 
 import orjson
@@ -10,6 +8,7 @@ from apps.orgs.models import validate_timezone
 from apps.scheduling import recurrence
 from apps.scheduling.models import ScheduleFeed, Status
 from schedkit.api.serializers import StrictSerializer
+from schedkit.cache import BoundedLRU
 
 
 @extend_schema_field(
@@ -167,8 +166,7 @@ def render_instances(instances, fields=None) -> list[dict]:
 # is then stitched from the rows in (start, id) order, as render_instances() orders them.
 
 _MASTER_ROWS_KEPT = 10_000  # ~ ten windows of 1,000 series, a few KB each
-_master_rows: OrderedDict = OrderedDict()
-_master_rows_lock = threading.Lock()
+_master_rows = BoundedLRU(_MASTER_ROWS_KEPT)
 
 
 def _people_key(people) -> tuple:
@@ -231,16 +229,10 @@ def render_window(masters, window_start, window_end, fields=None, people=None) -
     rows = []
     for master in masters:
         key = _master_key(master, window_start, window_end, fields)
-        with _master_rows_lock:
-            found = _master_rows.get(key)
-            if found is not None:
-                _master_rows.move_to_end(key)
+        found = _master_rows.get(key)
         if found is None:
             found = _render_master_rows(master, window_start, window_end, fields)
-            with _master_rows_lock:
-                _master_rows[key] = found
-                while len(_master_rows) > _MASTER_ROWS_KEPT:
-                    _master_rows.popitem(last=False)
+            _master_rows.put(key, found)
         if people is None:
             rows.extend(found)
         else:
@@ -255,8 +247,7 @@ def _by_start_and_id(row: tuple) -> tuple:
 
 def forget_master_rows() -> None:
     """Empty the per-master rows (the bench's cold runs)."""
-    with _master_rows_lock:
-        _master_rows.clear()
+    _master_rows.clear()
 
 
 class ScheduleAssigneeSerializer(serializers.Serializer):
