@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from apps.accounts.services import api_key_create
 from apps.orgs.models import Role
 from tests.factories import MembershipFactory, OrgFactory, actor_for
+from tests.servers import asgi_server, server_env
 
 PRODUCTION_TOPOLOGY = settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and bool(settings.REDIS_URL)
 
@@ -144,3 +145,12 @@ def session_client():
         return client
 
     return make
+
+
+@pytest.fixture(scope="module")
+def two_servers(django_db_setup, django_db_blocker):
+    """Two ASGI server processes on the test database, shared by a module's tests."""
+    with django_db_blocker.unblock():
+        env = server_env()
+        with asgi_server(env) as a, asgi_server(env) as b:
+            yield a, b

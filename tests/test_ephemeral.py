@@ -80,14 +80,6 @@ def test_one_encoding_for_every_socket_coalesced_with_the_envelope_form():
     assert json.loads(asyncio.run(queue.get()).text)["data"]["lat"] == 2
 
 
-@pytest.fixture(scope="module")
-def two_servers(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        env = server_env()
-        with asgi_server(env) as a, asgi_server(env) as b:
-            yield a, b
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_position_reaches_every_subscriber_of_two_processes_as_the_same_text(two_servers, org, make_member):
     server_a, server_b = two_servers

@@ -7,13 +7,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.events import live
 from apps.events.layers import RedisLayer
 from apps.events.live import Delivered, SendQueue, access_revoked
 from apps.events.ws_handlers import register_ws_handler, ws_handler, ws_message_types
 from apps.orgs.tenancy import Actor
 from schedkit.ids import uuid7
+from tests.test_stream_resilience import own_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,3 +126,27 @@ def test_websocket_message_handlers_are_a_registry():
     assert ws_handler("nope") is None and ws_handler(None) is None and ws_handler(["beacon"]) is None
     with pytest.raises(ValueError):
         register_ws_handler("beacon")(lambda actor, message: {})
+
+
+@pytest.mark.parametrize("attempts", [live.JOIN_ATTEMPTS, 1])
+def test_a_join_right_after_a_redis_restart_is_not_refused(attempts, monkeypatch, tmp_path):
+    """A pooled connection from before the restart fails once; the join tries again on a fresh
+    one. With one attempt (the old code) the stale connection refuses the subscriber."""
+    monkeypatch.setattr(live, "JOIN_ATTEMPTS", attempts)
+    with own_redis(tmp_path) as own:
+        layer = RedisLayer(hosts=[{"address": own.url, "socket_timeout": 3}])
+
+        async def scenario():
+            await layer.group_add("org.restart", "before!one")  # a pooled connection, idle from now on
+            own.stop()
+            await asyncio.to_thread(own.start)
+            joined = live.Subscription(layer, await layer.new_channel())
+            try:
+                await joined.join("org.restart")
+                return True
+            except live.LAYER_ERRORS:
+                return False
+            finally:
+                await layer.flush()
+
+        assert async_to_sync(scenario)() is (attempts > 1)

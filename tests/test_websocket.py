@@ -15,19 +15,8 @@ from apps.accounts.models import ApiKey
 from apps.events.publish import publish_on_commit
 from apps.orgs.models import Role
 from tests.conftest import key_client
-from tests.servers import asgi_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
-
-
-@pytest.fixture(scope="module")
-def two_servers(django_db_setup, django_db_blocker):
-    from tests.servers import server_env
-
-    with django_db_blocker.unblock():
-        env = server_env()
-        with asgi_server(env) as a, asgi_server(env) as b:
-            yield a, b
 
 
 async def in_thread(func, **kwargs):

@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 LAYER_ERRORS = (RedisError, OSError)
 RESUMED_TYPE = "stream.resumed"
 ACCESS_REVOKED = "access.revoked"
+JOIN_ATTEMPTS = 3  # group_add tries before a subscriber is refused (1013 / the stream ends)
 REPLAY_OVERLAP_MS = 5000  # events committed a little out of id order are not missed on a gap
 
 
@@ -56,7 +57,16 @@ class Subscription:
         self.refresher: asyncio.Task | None = None
 
     async def join(self, group: str) -> None:
-        await self.layer.group_add(group, self.channel)
+        # Right after a Redis restart a pooled connection from before it fails once (and is
+        # dropped); a fresh one answers. Only a layer that stays unreachable refuses the join.
+        for attempt in range(JOIN_ATTEMPTS):
+            try:
+                await self.layer.group_add(group, self.channel)
+                break
+            except LAYER_ERRORS:
+                if attempt == JOIN_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
         self.groups.append(group)
         expiry = getattr(self.layer, "group_expiry", None)
         if expiry and self.refresher is None:
