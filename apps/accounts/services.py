@@ -4,7 +4,6 @@ import copy
 import hashlib
 import hmac
 import secrets
-import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -21,7 +20,7 @@ from apps.events.publish import publish_on_commit
 from apps.orgs.models import Membership
 from apps.orgs.roles import ADMINS
 from schedkit.api.problems import Problem
-from schedkit.cache import REDIS_UNAVAILABLE
+from schedkit.cache import REDIS_UNAVAILABLE, BoundedLRU
 from schedkit.tokens import token_hash
 
 MISSING = object()
@@ -170,9 +169,10 @@ KEY_CACHE_TTL = 30  # seconds; services invalidate at once, anything else is see
 VERSION_TTL = 86400  # a version token outlives any process-local copy validated by it
 _LOCAL_MAX = 4096  # resolved keys kept per process
 
-#: key_hash -> (ApiKey with user, org, role, membership_id; version token; monotonic expiry).
-#: Shared by the threads of a process; every request gets its own copy (`_request_copy`).
-_local_keys: dict = {}
+#: key_hash -> (ApiKey with user, org, role, membership_id; version token), each at most
+#: KEY_CACHE_TTL old. Shared by the threads of a process; every request gets its own copy
+#: (`_request_copy`).
+_local_keys = BoundedLRU(_LOCAL_MAX, ttl=KEY_CACHE_TTL)
 
 
 def api_key_version_key(key_hash: str) -> str:
@@ -241,7 +241,7 @@ def api_key_authenticate(raw: str, *, key_hash=None, version=MISSING) -> ApiKey 
     if version is MISSING:
         version = cache.get(cache_key)  # None as well when Redis is unavailable: the database decides
     entry = _local_keys.get(key_hash)
-    if entry is not None and version is not None and entry[1] == version and entry[2] > time.monotonic():
+    if entry is not None and version is not None and entry[1] == version:
         key = entry[0]
     else:
         created = version is None
@@ -261,9 +261,7 @@ def api_key_authenticate(raw: str, *, key_hash=None, version=MISSING) -> ApiKey 
                     pass  # harmless: a token only lets a copy be kept
             return None
         if version is not None:
-            if len(_local_keys) >= _LOCAL_MAX:
-                _local_keys.clear()
-            _local_keys[key_hash] = (key, version, time.monotonic() + KEY_CACHE_TTL)
+            _local_keys.put(key_hash, (key, version))
     now = timezone.now()
     if key.expires_at is not None and key.expires_at <= now:
         return None
